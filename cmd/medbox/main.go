@@ -1,0 +1,72 @@
+// Command medbox runs MedBox: `medbox serve` starts an instance, and the other
+// subcommands administer one from the shell.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/medbox-jp/medbox/internal/dicom"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "medbox:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: medbox <command> [flags]
+
+commands:
+  serve                          run the service (flags and MEDBOX_* variables: see README)
+  admin create-admin [--email E --name N]
+                                 with --email: create an administrator, password read from stdin;
+                                 without: print a one-time setup URL for the first administrator
+  admin approve --email E        approve a member waiting for review
+  admin sweep                    remove orphaned objects now and check every quota against a recount
+  audit verify                   check the audit log's hash chain; reports the first broken link
+  backup DEST [--keep N]         consistent, encrypted backup to a directory or s3://BUCKET?endpoint=…,
+                                 as a new generation; older generations beyond N (7) are removed
+  restore SRC [--generation G]   restore the newest (or G) generation into an empty instance
+  keys rotate                    make a new master key current and rewrap every data key under it
+                                 (the service may keep running; the old key is then no longer needed)
+`
+
+// run is the whole program; only it reads the environment, so tests call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout)
+	case "admin":
+		return admin(ctx, rest, getenv, stdin, stdout)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout)
+	case "keys":
+		return keysCmd(ctx, rest, getenv, stdout)
+	case "backup":
+		return backupCmd(ctx, rest, getenv, stdout)
+	case "restore":
+		return restoreCmd(ctx, rest, getenv, stdout)
+	case "dicom-worker":
+		// Hidden: the guarded child process that parses untrusted DICOM (see
+		// dicom.Guard); it reads its request on stdin and answers on stdout.
+		return dicom.WorkerMain(ctx, stdin, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stdout, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

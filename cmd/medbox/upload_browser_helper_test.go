@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// signIn signs the browser in through the login form.
+func (b *browser) signIn(in *instance, email, password string) {
+	b.t.Helper()
+	b.open(in.url + "/login")
+	b.fill("fill sign-in", `input[name=email]`, email, `input[name=password]`, password)
+	b.submit("sign in as "+email, `form[action="/login"] button`, "/")
+}
+
+// screenshotOf saves the element sel alone as NN-name.png, at the device's scale,
+// for a close look at one part of a page.
+func (b *browser) screenshotOf(name, sel string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	// From the top, so that the sticky page header does not cover the element.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("window.scrollTo(0, 0)")); err != nil {
+		b.t.Logf("scroll: %v", err)
+	}
+	buf, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	b.shot++
+	if err := os.WriteFile(filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shot, name)), buf, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// throttle limits the browser's upload speed to bytesPerSec with latency added
+// to every request; 0 lifts the limit.
+func (b *browser) throttle(bytesPerSec float64, latency time.Duration) {
+	b.t.Helper()
+	cond := &network.Conditions{DownloadThroughput: -1, UploadThroughput: -1}
+	if bytesPerSec > 0 {
+		cond = &network.Conditions{Latency: float64(latency.Milliseconds()), DownloadThroughput: -1, UploadThroughput: bytesPerSec}
+	}
+	b.do("throttle the network", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{cond}})
+		return err
+	}))
+}
+
+// waitFor polls the JavaScript condition until it holds, failing the test with a
+// screenshot after timeout.
+func (b *browser) waitFor(what, cond string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !eval[bool](b, cond) {
+		if time.Now().After(deadline) {
+			b.screenshot("failed-" + what)
+			b.t.Fatalf("%s: %s still false after %v; rows: %s", what, cond, timeout,
+				eval[string](b, `[...document.querySelectorAll('.upload-row')].map(r => r.dataset.state + ': ' + r.innerText.replace(/\s+/g, ' ')).join(' | ')`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// uploadStats is what watchUploads counts in the page.
+type uploadStats struct {
+	Puts        int      `json:"puts"`        // chunk PUTs sent
+	Digests     int      `json:"digests"`     // of them, with a well-formed sha-256 Content-Digest
+	MaxInflight int      `json:"maxInflight"` // most chunk PUTs travelling at once
+	CSP         []string `json:"csp"`         // Content-Security-Policy violations
+	Errors      []string `json:"errors"`      // uncaught errors and rejections in the page
+}
+
+// watchUploads wraps XMLHttpRequest in the page to count chunk requests, and
+// records CSP violations and uncaught errors. It runs from DevTools, so the page's CSP does not apply
+// to it; it must be called again after each navigation.
+func (b *browser) watchUploads() {
+	b.t.Helper()
+	eval[bool](b, `(() => {
+		const up = window.__up = {puts: 0, digests: 0, inflight: 0, maxInflight: 0, csp: [], errors: []};
+		document.addEventListener('securitypolicyviolation', e => up.csp.push(e.violatedDirective + ' ' + e.blockedURI));
+		window.addEventListener('error', e => up.errors.push(String(e.message)));
+		window.addEventListener('unhandledrejection', e => up.errors.push(String(e.reason)));
+		const P = XMLHttpRequest.prototype, open = P.open, set = P.setRequestHeader, send = P.send;
+		P.open = function (method, url) { this.__chunk = method === 'PUT' && /\/chunks\/\d+$/.test(url); return open.apply(this, arguments); };
+		P.setRequestHeader = function (k, v) {
+			if (this.__chunk && k.toLowerCase() === 'content-digest' && /^sha-256=:[A-Za-z0-9+/]{43}=:$/.test(v)) up.digests++;
+			return set.apply(this, arguments);
+		};
+		P.send = function () {
+			if (this.__chunk) {
+				up.puts++; up.inflight++; up.maxInflight = Math.max(up.maxInflight, up.inflight);
+				this.addEventListener('loadend', () => up.inflight--);
+			}
+			return send.apply(this, arguments);
+		};
+		return true;
+	})()`)
+}
+
+func (b *browser) uploadStats() uploadStats { return eval[uploadStats](b, "window.__up") }
+
+// writeTemp writes data to name in dir and returns the path.
+func writeTemp(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// minimalPDF returns a small valid one-page PDF with a correct cross-reference table.
+func minimalPDF(text string) []byte {
+	content := fmt.Sprintf("BT /F1 18 Tf 20 40 Td (%s) Tj ET", text)
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 100] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+// filesByName returns name → id of the files in box as c sees them.
+func (c *client) filesByName(box string) map[string]string {
+	c.t.Helper()
+	var b struct {
+		Files []struct{ ID, Name string }
+	}
+	must(c.t, c.json("GET", "/api/v1/boxes/"+box, nil, &b), http.StatusOK, "read box")
+	out := map[string]string{}
+	for _, f := range b.Files {
+		out[f.Name] = f.ID
+	}
+	return out
+}
+
+// downloadMatches fails the test unless the file reads back as want.
+func (c *client) downloadMatches(fileID, name string, want []byte) {
+	c.t.Helper()
+	status, body, _ := c.do("GET", "/api/v1/files/"+fileID+"/content", nil, nil)
+	if status != http.StatusOK || sha256.Sum256(body) != sha256.Sum256(want) {
+		c.t.Errorf("download %s: status %d, %d bytes, want %d bytes with SHA-256 %x", name, status, len(body), len(want), sha256.Sum256(want))
+	}
+}
+
+// countRows runs a SELECT count(*) query.
+func (in *instance) countRows(query string, args ...any) int {
+	in.t.Helper()
+	var n int
+	if err := in.db().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		in.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// offline takes the browser off the network (requests fail, navigator.onLine is
+// false and the page hears "offline"), or back on.
+func (b *browser) offline(off bool) {
+	b.t.Helper()
+	b.do("set offline", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}}})
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: off, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	}))
+}
+
+// pageClean fails the test if the page broke its CSP or threw.
+func (b *browser) pageClean() {
+	b.t.Helper()
+	st := b.uploadStats()
+	if len(st.CSP) > 0 {
+		b.t.Errorf("Content-Security-Policy violations: %v", st.CSP)
+	}
+	if len(st.Errors) > 0 {
+		b.t.Errorf("errors in the page: %v", st.Errors)
+	}
+}

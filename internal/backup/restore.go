@@ -1,0 +1,93 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/medbox-jp/medbox/internal/blob"
+	"github.com/medbox-jp/medbox/internal/seal"
+)
+
+// ErrNotEmpty refuses a restore into an instance that already holds data.
+var ErrNotEmpty = errors.New("the instance is not empty; restore only into a new one")
+
+// Restore puts generation name of src (the newest when name is empty) into the
+// empty instance o describes: objects first, then every table. It needs the master
+// key that wrapped the backup key.
+func Restore(ctx context.Context, o Options, src blob.Store, name string) (*Manifest, error) {
+	if name == "" {
+		gens, err := Generations(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		if len(gens) == 0 {
+			return nil, errors.New("no complete backup found")
+		}
+		name = gens[len(gens)-1]
+	}
+	rc, err := src.Get(ctx, name+"/manifest.json", 0, -1)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s: %w", name, err)
+	}
+	var m Manifest
+	err = json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&m)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of %s: %w", name, err)
+	}
+	if m.Version != 1 {
+		return nil, fmt.Errorf("backup %s has version %d; this MedBox reads version 1", name, m.Version)
+	}
+	dk, err := o.Master.OpenDetachedKey(m.Key)
+	if err != nil {
+		return nil, fmt.Errorf("the master key that sealed backup %s is not in the key file: %w", name, err)
+	}
+	for _, t := range []string{"members", "audit_events", "boxes", "files"} {
+		var n int
+		if err := o.DB.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, ErrNotEmpty
+		}
+	}
+	objects := 0
+	err = src.List(ctx, name+"/blobs/", func(k string, size int64) error {
+		objects++
+		return copyObject(ctx, src, k, o.Blobs, k[len(name+"/blobs/"):], size)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("restore objects: %w", err)
+	}
+	if objects != m.Objects {
+		return nil, fmt.Errorf("backup %s lists %d objects but holds %d", name, m.Objects, objects)
+	}
+	sealed := seal.New(src).With(dk)
+	for _, t := range Tables {
+		want, ok := m.Tables[t]
+		if !ok {
+			continue // a table newer than the backup
+		}
+		if seeded[t] {
+			if _, err := o.DB.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+				return nil, fmt.Errorf("restore %s: %w", t, err)
+			}
+		}
+		rc, err := sealed.Get(ctx, name+"/db/"+t+".jsonl", 0, -1)
+		if err != nil {
+			return nil, fmt.Errorf("restore %s: %w", t, err)
+		}
+		n, err := loadTable(ctx, o.DB, t, rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		if n != want {
+			return nil, fmt.Errorf("restore %s: %d rows, the manifest says %d", t, n, want)
+		}
+	}
+	return &m, nil
+}

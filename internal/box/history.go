@@ -1,0 +1,41 @@
+package box
+
+import (
+	"context"
+	"time"
+
+	"github.com/medbox-jp/medbox/internal/audit"
+	"github.com/medbox-jp/medbox/internal/member"
+)
+
+// Access is one line of a box's access history.
+type Access struct {
+	At     time.Time
+	Who    member.ID
+	Name   string // empty for someone no longer in the box (withdrawn), "system" for the service
+	Action string
+	Target string
+}
+
+// History returns who did what in box id and when — views, downloads, uploads,
+// comments, recipients added, deletions — for its participants (R-X5).
+func (s *Service) History(ctx context.Context, actor member.ID, id ID) ([]Access, error) {
+	b, err := s.Get(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, p := range b.Participants {
+		names[string(p.ID)] = p.Name
+	}
+	events, err := audit.List(ctx, s.db, audit.Filter{Box: string(id)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Access, 0, len(events))
+	for i := len(events) - 1; i >= 0; i-- { // newest first
+		e := events[i]
+		out = append(out, Access{At: e.At, Who: member.ID(e.Actor), Name: names[e.Actor], Action: e.Action, Target: e.Target})
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package dicom
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/medbox-jp/medbox/internal/dicom/jpegls"
+	"github.com/medbox-jp/medbox/internal/dicom/rle"
+)
+
+// forceGDCM makes raw skip our own decoders; tests set it to check the fallback.
+var forceGDCM bool
+
+// raw returns frame i as samples ready for unpack, and the image description
+// they follow (that of the GDCM output when GDCM decoded them).
+func (f *File) raw(i int) (*rawFrame, *imageInfo, error) {
+	im := f.img
+	if !f.syntax.encapsulated {
+		return nativeFrame(im, f.syntax, i), im, nil
+	}
+	var err error
+	if !forceGDCM {
+		var rf *rawFrame
+		if rf, err = f.decodeFrame(i); err == nil {
+			return rf, im, nil
+		}
+	} else {
+		err = errors.New("own decoders disabled")
+	}
+	if f.lim.GDCM == nil {
+		return nil, nil, err
+	}
+	g, gerr := f.viaGDCM()
+	if gerr != nil {
+		return nil, nil, fmt.Errorf("%w (gdcm fallback: %w)", err, gerr)
+	}
+	return nativeFrame(g.img, g.syntax, i), g.img, nil
+}
+
+// nativeFrame slices frame i out of native pixel data.
+func nativeFrame(im *imageInfo, s syntax, i int) *rawFrame {
+	rf := &rawFrame{
+		bo: s.byteOrder(), bitsAlloc: im.bitsAlloc, planar: im.planar,
+		photometric: im.photometric, sub422: im.subsampled422Native,
+		swap8: im.swapOWBytes, shift: im.highBit + 1 - im.bitsStored,
+		bits: im.bitsStored, signed: im.signed,
+	}
+	if im.bitsAlloc == 1 {
+		rf.data, rf.bitOffset = im.pixel.value, int64(i)*im.framePixels
+		return rf
+	}
+	rf.data = im.pixel.value[int64(i)*im.nativeFrameBytes : int64(i+1)*im.nativeFrameBytes]
+	if rf.sub422 {
+		rf.planar = false
+	}
+	return rf
+}
+
+// decodeFrame decodes frame i of encapsulated pixel data with our own decoders.
+func (f *File) decodeFrame(i int) (*rawFrame, error) {
+	frames, err := f.encodedFrames()
+	if err != nil {
+		return nil, err
+	}
+	data := frames[i]
+	im := f.img
+	switch f.syntax.codec {
+	case codecRLE:
+		if im.bitsAlloc == 1 {
+			return nil, fmt.Errorf("%w: 1-bit RLE", ErrUnsupported)
+		}
+		out, err := rle.Decode(data, im.cols, im.rows, im.samples, im.bitsAlloc/8)
+		if err != nil {
+			return nil, err
+		}
+		return &rawFrame{data: out, bo: binary.LittleEndian, bitsAlloc: im.bitsAlloc,
+			planar: true, photometric: im.photometric, shift: im.highBit + 1 - im.bitsStored,
+			bits: im.bitsStored, signed: im.signed}, nil
+	case codecJPEG, codecJPEGLossless:
+		return decodeJPEG(data, im)
+	case codecJPEGLS:
+		img, err := jpegls.Decode(data, im.framePixels)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkGeometry(img.Width, img.Height, img.Components, im); err != nil {
+			return nil, err
+		}
+		return decodedFrame(img.Pix, img.Precision, im, monoOr(im, im.photometric)), nil
+	case codecJPEG2000:
+		return decodeJ2K(data, im)
+	}
+	return nil, fmt.Errorf("%w: transfer syntax %s", ErrUnsupported, f.syntax.uid)
+}
+
+// checkGeometry checks a decoded image against the DICOM header.
+func checkGeometry(w, h, comps int, im *imageInfo) error {
+	if w != im.cols || h != im.rows || comps != im.samples {
+		return fmt.Errorf("%w: codestream is %d×%d×%d, header says %d×%d×%d",
+			ErrMalformed, w, h, comps, im.cols, im.rows, im.samples)
+	}
+	return nil
+}
+
+// monoOr returns the photometric interpretation of decoded, full-resolution
+// samples: a 4:2:2 or 4:2:0 label no longer describes them.
+func monoOr(im *imageInfo, colour string) string {
+	if im.samples == 1 {
+		return im.photometric
+	}
+	switch colour {
+	case "YBR_FULL_422":
+		return "YBR_FULL"
+	case "YBR_PARTIAL_420":
+		return "YBR_PARTIAL_422"
+	}
+	return colour
+}
+
+// decodedFrame wraps decoder output (unsigned bit patterns of prec bits) as a
+// little-endian raw frame.
+func decodedFrame(pix []uint16, prec int, im *imageInfo, photometric string) *rawFrame {
+	bits := max(prec, im.bitsStored)
+	if im.signed {
+		bits = im.bitsStored // the codec coded two's complement patterns of BitsStored bits
+	}
+	rf := &rawFrame{bo: binary.LittleEndian, photometric: photometric, bits: min(bits, 16), signed: im.signed}
+	if prec <= 8 && !im.signed {
+		rf.bitsAlloc = 8
+		rf.data = make([]byte, len(pix))
+		for k, v := range pix {
+			rf.data[k] = byte(v)
+		}
+		return rf
+	}
+	rf.bitsAlloc = 16
+	rf.data = make([]byte, 2*len(pix))
+	for k, v := range pix {
+		binary.LittleEndian.PutUint16(rf.data[2*k:], v)
+	}
+	return rf
+}

@@ -1,0 +1,100 @@
+package dicom
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// fuzzLimits keep each fuzz input fast: small frames, no GDCM.
+var fuzzLimits = Limits{MaxFramePixels: 1 << 18, MaxTotalPixels: 1 << 20, MaxInflatedBytes: 4 << 20, MaxElements: 1 << 14}
+
+// addSeeds adds every test file of at most 32 KB (and the DICOMDIRs), and the
+// first 4 KB of the larger ones: the fuzzer's minimizer is very slow on large
+// inputs, and the headers are where the parser's decisions are.
+func addSeeds(f *testing.F) {
+	paths := testFiles(f)
+	dirs, _ := filepath.Glob(filepath.Join(testdata, "dicomdir_study", "DICOMDIR*"))
+	for _, p := range append(paths, dirs...) {
+		b := readFile(f, p)
+		if len(b) > 32<<10 {
+			b = b[:4<<10]
+		}
+		f.Add(b)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		IsDICOM(data)
+		file, err := Parse(data, fuzzLimits)
+		if err != nil {
+			return
+		}
+		s := file.Summary()
+		if s.HasImage != file.HasImage() {
+			t.Fatal("Summary().HasImage disagrees with HasImage()")
+		}
+	})
+}
+
+func FuzzRender(f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse(data, fuzzLimits)
+		if err != nil || !file.HasImage() {
+			return
+		}
+		for i := range min(file.NumFrames(), 2) {
+			fr, err := file.Frame(i)
+			if err != nil {
+				continue
+			}
+			for _, w := range []Window{{}, {Center: 40, Width: 400}, {Center: 0, Width: 0.5}} {
+				if b := fr.Render(w).Bounds(); b.Dx() != fr.Width || b.Dy() != fr.Height {
+					t.Fatalf("Render is %v for a %d×%d frame", b, fr.Width, fr.Height)
+				}
+			}
+			b, err := fr.Viewer().MarshalBinary()
+			if err != nil {
+				t.Fatalf("MarshalBinary() = %v", err)
+			}
+			var v ViewerFrame
+			if err := v.UnmarshalBinary(b); err != nil {
+				t.Fatalf("UnmarshalBinary() = %v", err)
+			}
+			file.DefaultWindow(i)
+		}
+	})
+}
+
+func FuzzDICOMDIR(f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, err := ReadDICOMDIR(data)
+		if err != nil {
+			return
+		}
+		for _, id := range ReferencedFiles(recs) {
+			if fileID(id) == nil {
+				t.Fatalf("unsafe file ID %q", id)
+			}
+		}
+		OrderSeries(make([]Summary, len(recs)))
+	})
+}
+
+func FuzzCharset(f *testing.F) {
+	f.Add(`ISO 2022 IR 13\ISO 2022 IR 87`, []byte("\xd4\xcf^\x1b$B;3ED\x1b(J"))
+	f.Add(`\ISO 2022 IR 149`, []byte("\x1b$)C\xb1\xe8"))
+	f.Add("ISO_IR 192", []byte("山田"))
+	f.Add("", []byte("M\xfcller\x1b$B"))
+	f.Fuzz(func(t *testing.T, cs string, raw []byte) {
+		s := cleanText(newCharset(rawStrings([]byte(cs))).decode(raw))
+		for _, r := range s {
+			if r < 0x20 || isBidiControl(r) {
+				t.Fatalf("control character %U survived in %q", r, s)
+			}
+		}
+	})
+}

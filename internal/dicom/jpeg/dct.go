@@ -1,0 +1,191 @@
+package jpeg
+
+import (
+	"fmt"
+	"math"
+)
+
+// zigzag maps the coded order of coefficients to their natural order.
+var zigzag = [64]int{
+	0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5,
+	12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+	35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+	58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+}
+
+// idctCos[x][u] = C(u)/2 · cos((2x+1)uπ/16).
+var idctCos = func() (t [8][8]float64) {
+	for x := range 8 {
+		for u := range 8 {
+			c := 1.0
+			if u == 0 {
+				c = 1 / math.Sqrt2
+			}
+			t[x][u] = c / 2 * math.Cos(float64(2*x+1)*float64(u)*math.Pi/16)
+		}
+	}
+	return t
+}()
+
+// dctScan decodes a sequential Huffman DCT scan (T.81 F.2).
+func (d *decoder) dctScan(br *bitReader, sc []*component) error {
+	for _, c := range sc {
+		if d.dc[c.td] == nil || d.ac[c.ta] == nil {
+			return fmt.Errorf("%w: missing Huffman table", ErrInvalid)
+		}
+		c.dcPred = 0
+	}
+	var blk [64]int32
+	decodeBlock := func(c *component, bx, by int) error {
+		clear(blk[:])
+		s, err := br.decode(d.dc[c.td])
+		if err != nil {
+			return err
+		}
+		if s > 16 {
+			return fmt.Errorf("%w: DC category %d", ErrInvalid, s)
+		}
+		c.dcPred += br.receiveExtend(int(s))
+		q := &d.quant[c.tq]
+		blk[0] = c.dcPred * q[0]
+		for k := 1; k < 64; {
+			rs, err := br.decode(d.ac[c.ta])
+			if err != nil {
+				return err
+			}
+			r, s := int(rs>>4), int(rs&15)
+			if s == 0 {
+				if r != 15 {
+					break // end of block
+				}
+				k += 16
+				continue
+			}
+			k += r
+			if k > 63 {
+				return fmt.Errorf("%w: coefficient index past 63", ErrInvalid)
+			}
+			blk[zigzag[k]] = br.receiveExtend(s) * q[k] // DQT is in zigzag order too
+			k++
+		}
+		d.idct(&blk, c, bx, by)
+		return nil
+	}
+	mcus := 0
+	restart := func() error {
+		if d.restart > 0 && mcus == d.restart {
+			if err := br.restart(); err != nil {
+				return err
+			}
+			mcus = 0
+			for _, c := range sc {
+				c.dcPred = 0
+			}
+		}
+		mcus++
+		return nil
+	}
+	if len(sc) == 1 {
+		c := sc[0]
+		// A non-interleaved scan covers only the blocks inside the component.
+		cw := (d.img.Width*c.h + d.hmax - 1) / d.hmax
+		ch := (d.img.Height*c.v + d.vmax - 1) / d.vmax
+		for by := range (ch + 7) / 8 {
+			for bx := range (cw + 7) / 8 {
+				if err := restart(); err != nil {
+					return err
+				}
+				if err := decodeBlock(c, bx, by); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for my := range d.mcuy {
+		for mx := range d.mcux {
+			if err := restart(); err != nil {
+				return err
+			}
+			for _, c := range sc {
+				for v := range c.v {
+					for h := range c.h {
+						if err := decodeBlock(c, mx*c.h+h, my*c.v+v); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// idct inverse-transforms a dequantized block into the component plane, adding
+// the level shift and clamping to the sample range.
+func (d *decoder) idct(blk *[64]int32, c *component, bx, by int) {
+	var tmp [64]float64
+	for y := range 8 { // rows: tmp[y][x] = Σu cos[x][u]·F[y][u]
+		for x := range 8 {
+			s := 0.0
+			for u := range 8 {
+				if f := blk[y*8+u]; f != 0 {
+					s += idctCos[x][u] * float64(f)
+				}
+			}
+			tmp[y*8+x] = s
+		}
+	}
+	maxv := float64(int(1)<<d.img.Precision - 1)
+	shift := float64(int(1) << (d.img.Precision - 1))
+	stride := c.bw * 8
+	for x := range 8 {
+		for y := range 8 {
+			s := 0.0
+			for v := range 8 {
+				s += idctCos[y][v] * tmp[v*8+x]
+			}
+			s = math.Round(s + shift)
+			if s < 0 {
+				s = 0
+			} else if s > maxv {
+				s = maxv
+			}
+			c.plane[(by*8+y)*stride+bx*8+x] = int32(s)
+		}
+	}
+}
+
+// finish assembles Pix from the component planes, upsampling subsampled ones.
+func (d *decoder) finish() {
+	w, h, nc := d.img.Width, d.img.Height, len(d.comps)
+	d.img.Pix = make([]uint16, w*h*nc)
+	for i := range d.comps {
+		c := &d.comps[i]
+		plane, stride := c.plane, c.bw // lossless planes are w×h
+		hf, vf := 1, 1                 // remaining subsampling to undo by replication
+		if !d.img.Lossless {
+			stride = c.bw * 8
+			hf, vf = d.hmax/c.h, d.vmax/c.v
+			if hf*c.h != d.hmax || vf*c.v != d.vmax {
+				hf, vf = 0, 0 // non-integer ratio
+			} else if hf > 1 || vf > 1 {
+				sw := (w*c.h + d.hmax - 1) / d.hmax
+				sh := (h*c.v + d.vmax - 1) / d.vmax
+				plane, stride = Upsample(plane, sw, sh, stride, hf, vf, w, h), w
+				hf, vf = 1, 1
+			}
+		}
+		for y := range h {
+			o := y * w * nc
+			for x := range w {
+				sx, sy := x, y
+				if hf != 1 || vf != 1 {
+					sx, sy = x*c.h/d.hmax, y*c.v/d.vmax
+				}
+				d.img.Pix[o+x*nc+i] = uint16(plane[sy*stride+sx])
+			}
+		}
+		c.plane = nil
+	}
+}

@@ -1,0 +1,241 @@
+package dicom
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+const undefinedLength = 0xFFFFFFFF
+
+// encoding is how a run of elements is encoded.
+type encoding struct {
+	bo       binary.ByteOrder
+	implicit bool
+}
+
+var implicitLE = encoding{bo: binary.LittleEndian, implicit: true}
+
+// reader parses elements out of data. Every declared length is checked against the
+// bytes present, nesting is bounded by lim.MaxDepth and the number of elements and
+// items by lim.MaxElements, so memory stays proportional to the input.
+type reader struct {
+	data  []byte
+	base  int // file offset of data[0], or -1 when offsets mean nothing (deflated)
+	lim   Limits
+	count int
+}
+
+func (r *reader) malformed(pos int, format string, args ...any) error {
+	return fmt.Errorf("%w: at byte %d: %s", ErrMalformed, pos, fmt.Sprintf(format, args...))
+}
+
+func (r *reader) fileOffset(pos int) int {
+	if r.base < 0 {
+		return -1
+	}
+	return r.base + pos
+}
+
+func (r *reader) counted(pos int) error {
+	r.count++
+	if r.count > r.lim.MaxElements {
+		return fmt.Errorf("%w: more than %d data elements (at byte %d)", ErrTooLarge, r.lim.MaxElements, pos)
+	}
+	return nil
+}
+
+func (r *reader) tag(pos int, bo binary.ByteOrder) Tag {
+	return newTag(bo.Uint16(r.data[pos:]), bo.Uint16(r.data[pos+2:]))
+}
+
+// header reads an element header at pos, which must leave at least 8 bytes before
+// end. It returns the tag, VR, declared length and header size.
+func (r *reader) header(pos, end int, enc encoding) (Tag, vr, uint32, int, error) {
+	t := r.tag(pos, enc.bo)
+	if t.Group() == 0xFFFE || enc.implicit {
+		length := enc.bo.Uint32(r.data[pos+4:])
+		if t.Group() == 0xFFFE {
+			return t, vr{}, length, 8, nil
+		}
+		return t, implicitVR(t), length, 8, nil
+	}
+	b := r.data[pos+4 : pos+6]
+	if !isVRShape(b) {
+		return 0, vr{}, 0, 0, r.malformed(pos, "element %s has no valid VR (%q)", t, b)
+	}
+	v := vr{b[0], b[1]}
+	if shortVRs[v] {
+		return t, v, uint32(enc.bo.Uint16(r.data[pos+6:])), 8, nil
+	}
+	// Long VRs, and any VR a later edition of the standard adds, have a reserved
+	// field and a 4-byte length (PS3.5 7.1.2).
+	if end-pos < 12 {
+		return 0, vr{}, 0, 0, r.malformed(pos, "element %s header is truncated", t)
+	}
+	return t, v, enc.bo.Uint32(r.data[pos+8:]), 12, nil
+}
+
+// dataset parses elements from pos up to end. With delimited set it expects an
+// item delimitation item and returns the position after it.
+func (r *reader) dataset(pos, end, depth int, enc encoding, parent *dataset, delimited bool) (*dataset, int, error) {
+	if depth > r.lim.MaxDepth {
+		return nil, 0, fmt.Errorf("%w: sequences nested deeper than %d", ErrTooLarge, r.lim.MaxDepth)
+	}
+	ds := &dataset{bo: enc.bo, parent: parent, offset: -1}
+	for pos < end {
+		if end-pos < 8 {
+			if depth == 0 && !delimited {
+				break // trailing padding after the last element
+			}
+			return nil, 0, r.malformed(pos, "%d stray bytes where an element should start", end-pos)
+		}
+		t := r.tag(pos, enc.bo)
+		switch t {
+		case tagItemDelimiter:
+			if !delimited {
+				return nil, 0, r.malformed(pos, "unexpected item delimiter")
+			}
+			return ds, pos + 8, nil
+		case tagItem, tagSequenceDelimiter:
+			return nil, 0, r.malformed(pos, "unexpected %s outside a sequence", t)
+		}
+		e, next, err := r.element(pos, end, depth, enc, ds)
+		if err != nil {
+			return nil, 0, err
+		}
+		ds.elems = append(ds.elems, e)
+		pos = next
+	}
+	if delimited {
+		return nil, 0, r.malformed(pos, "item has no delimiter before the data ends")
+	}
+	return ds, pos, nil
+}
+
+// element parses one element at pos.
+func (r *reader) element(pos, end, depth int, enc encoding, parent *dataset) (element, int, error) {
+	if err := r.counted(pos); err != nil {
+		return element{}, 0, err
+	}
+	t, v, length, hdr, err := r.header(pos, end, enc)
+	if err != nil {
+		return element{}, 0, err
+	}
+	e := element{tag: t, vr: v, offset: r.fileOffset(pos)}
+	vpos := pos + hdr
+	if length == undefinedLength {
+		switch {
+		case t == tagPixelData:
+			frags, next, err := r.fragments(vpos, end)
+			if err != nil {
+				return element{}, 0, fmt.Errorf("pixel data: %w", err)
+			}
+			e.seq = &sequence{frags: frags}
+			return e, next, nil
+		case v == vrSQ || v == vrUN || enc.implicit:
+			inner := enc
+			if v == vrUN {
+				inner = implicitLE // PS3.5 6.2.2: UN of undefined length is an implicit VR LE sequence
+			}
+			items, next, err := r.items(vpos, end, depth, inner, parent, true)
+			if err != nil {
+				return element{}, 0, err
+			}
+			e.vr, e.seq = vrSQ, &sequence{items: items}
+			return e, next, nil
+		default:
+			return element{}, 0, r.malformed(pos, "element %s (%s) has undefined length", t, v)
+		}
+	}
+	if int64(length) > int64(end-vpos) {
+		return element{}, 0, r.malformed(pos, "element %s declares %d bytes but only %d remain", t, length, end-vpos)
+	}
+	next := vpos + int(length)
+	if v == vrSQ {
+		items, _, err := r.items(vpos, next, depth, enc, parent, false)
+		if err != nil {
+			return element{}, 0, err
+		}
+		e.seq = &sequence{items: items}
+		return e, next, nil
+	}
+	e.value = r.data[vpos:next:next]
+	return e, next, nil
+}
+
+// items parses sequence items from pos. A delimited sequence ends with a sequence
+// delimitation item; otherwise the items fill pos..end exactly.
+func (r *reader) items(pos, end, depth int, enc encoding, parent *dataset, delimited bool) ([]*dataset, int, error) {
+	var items []*dataset
+	for {
+		if pos >= end {
+			if delimited {
+				return nil, 0, r.malformed(pos, "sequence has no delimiter before the data ends")
+			}
+			return items, pos, nil
+		}
+		if end-pos < 8 {
+			return nil, 0, r.malformed(pos, "truncated item header")
+		}
+		t := r.tag(pos, enc.bo)
+		length := enc.bo.Uint32(r.data[pos+4:])
+		switch t {
+		case tagSequenceDelimiter:
+			if !delimited {
+				return nil, 0, r.malformed(pos, "sequence delimiter in a sequence of defined length")
+			}
+			return items, pos + 8, nil
+		case tagItem:
+		default:
+			return nil, 0, r.malformed(pos, "expected an item, found %s", t)
+		}
+		if err := r.counted(pos); err != nil {
+			return nil, 0, err
+		}
+		start := pos
+		var ds *dataset
+		var err error
+		if length == undefinedLength {
+			ds, pos, err = r.dataset(pos+8, end, depth+1, enc, parent, true)
+		} else {
+			// An item that claims more bytes than its sequence has left is read
+			// to the end of the sequence, as DCMTK does: writers that remove
+			// elements sometimes forget to shorten the item.
+			n := min(int64(length), int64(end-pos-8))
+			ds, _, err = r.dataset(pos+8, pos+8+int(n), depth+1, enc, parent, false)
+			pos += 8 + int(n)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		ds.offset = r.fileOffset(start)
+		items = append(items, ds)
+	}
+}
+
+// fragments parses the items of encapsulated pixel data up to the sequence
+// delimiter.
+func (r *reader) fragments(pos, end int) ([][]byte, int, error) {
+	var frags [][]byte
+	for {
+		if end-pos < 8 {
+			return nil, 0, r.malformed(pos, "encapsulated pixel data has no sequence delimiter")
+		}
+		// Encapsulated pixel data only exists in little endian syntaxes.
+		t := r.tag(pos, binary.LittleEndian)
+		length := binary.LittleEndian.Uint32(r.data[pos+4:])
+		switch {
+		case t == tagSequenceDelimiter:
+			return frags, pos + 8, nil
+		case t != tagItem:
+			return nil, 0, r.malformed(pos, "expected a fragment, found %s", t)
+		case int64(length) > int64(end-pos-8):
+			return nil, 0, r.malformed(pos, "fragment declares %d bytes but only %d remain", length, end-pos-8)
+		}
+		if err := r.counted(pos); err != nil {
+			return nil, 0, err
+		}
+		frags = append(frags, r.data[pos+8:pos+8+int(length):pos+8+int(length)])
+		pos += 8 + int(length)
+	}
+}

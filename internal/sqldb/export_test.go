@@ -1,0 +1,4 @@
+package sqldb
+
+// RebindSQLiteForTest exposes the placeholder rewrite to the external tests.
+var RebindSQLiteForTest = rebindSQLite

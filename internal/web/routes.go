@@ -1,0 +1,168 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/member"
+)
+
+// Access says who may call a route. The guard checks it before the handler runs,
+// on every request, against the member as the database has them now.
+type Access int
+
+// Access levels, from open to closed.
+const (
+	Anyone   Access = iota // strangers too
+	SignedIn               // any signed-in account, also unconfirmed or pending
+	Members                // approved members who exchange files
+	Admins                 // administrators
+
+	// A partial session — past the password, short of its second factor or of
+	// the enrolment of one — counts as signed out except on routes of these two
+	// levels, which signed-in accounts may use as well.
+	Unverified // also a session that owes its second factor: that step, and sign-out
+	Enrolling  // also an account that must enrol a second factor before anything else
+)
+
+func (a Access) String() string {
+	return [...]string{"anyone", "signed-in", "members", "admins", "unverified", "enrolling"}[a]
+}
+
+// Route is one entry of the route table: a pattern, who may call it, and its handler.
+type Route struct {
+	Pattern string
+	Access  Access
+	Handler func(w http.ResponseWriter, r *http.Request) error
+}
+
+func (s *Server) routes() []Route {
+	rs := []Route{
+		{"GET /{$}", Anyone, s.home},
+		{"GET /lang/{lang}", Anyone, s.setLang},
+		{"GET /login", Anyone, s.loginPage},
+		{"POST /login", Anyone, s.login},
+		{"POST /logout", Unverified, s.logout},
+		{"GET /login/2fa", Unverified, s.secondFactorPage},
+		{"POST /login/2fa", Unverified, s.secondFactor},
+		{"GET /reauth", Enrolling, s.reauthPage},
+		{"POST /reauth", Enrolling, s.reauth},
+		{"GET /register", Anyone, s.registerPage},
+		{"POST /register", Anyone, s.register},
+		{"GET /confirm", Anyone, s.confirmPage},
+		{"POST /confirm", Anyone, s.confirm},
+		{"GET /pending", SignedIn, s.pendingPage},
+		{"GET /reset", Anyone, s.resetPage},
+		{"POST /reset", Anyone, s.reset},
+		{"POST /reset/new", Anyone, s.resetNew},
+		{"GET /setup", Anyone, s.setupPage},
+		{"POST /setup", Anyone, s.setup},
+		{"GET /settings", SignedIn, s.settingsPage},
+		{"POST /settings/profile", SignedIn, s.updateProfile},
+		{"POST /settings/triggers", Members, s.updateTriggers},
+		{"POST /settings/email", SignedIn, s.recent("/settings", s.requestEmailChange)},
+		{"GET /settings/email", Anyone, s.emailChangePage},
+		{"POST /settings/email/confirm", Anyone, s.confirmEmailChange},
+		{"POST /settings/password", SignedIn, s.recent("/settings", s.changePassword)},
+		{"POST /settings/signout-everywhere", SignedIn, s.signOutEverywhere},
+		{"GET /settings/2fa", Enrolling, s.recent("/settings/2fa", s.factorsPage)},
+		{"POST /settings/2fa/totp", Enrolling, s.recent("/settings/2fa", s.beginTOTP)},
+		{"GET /settings/2fa/totp", Enrolling, s.recent("/settings/2fa", s.totpPage)},
+		{"POST /settings/2fa/totp/confirm", Enrolling, s.recent("/settings/2fa", s.confirmTOTP)},
+		{"POST /settings/2fa/totp/remove", Enrolling, s.recent("/settings/2fa", s.removeTOTP)},
+		{"POST /settings/2fa/passkeys", Enrolling, s.recent("/settings/2fa", s.addPasskey)},
+		{"POST /settings/2fa/passkeys/{passkey}/remove", Enrolling, s.recent("/settings/2fa", s.removePasskey)},
+		{"POST /settings/2fa/recovery", Enrolling, s.recent("/settings/2fa", s.newRecoveryCodes)},
+		{"POST /settings/2fa/devices/forget", Enrolling, s.forgetDevices},
+		{"GET /withdraw", SignedIn, s.withdrawPage},
+		{"POST /withdraw", SignedIn, s.withdraw},
+		{"GET /boxes", Members, s.boxesPage},
+		{"GET /boxes/new", Members, s.newBoxPage},
+		{"POST /boxes", Members, s.createBox},
+		{"GET /boxes/{box}", Members, s.boxPage},
+		{"GET /boxes/{box}/files/{file}", Members, s.viewerPage},
+		{"POST /boxes/{box}/comments", Members, s.addComment},
+		{"POST /boxes/{box}/participants", Members, s.addRecipients},
+		{"POST /files/{file}/delete", Members, s.deleteFile},
+		{"GET /members", Members, s.directoryPage},
+		{"GET /invite", Members, s.invitePage},
+		{"POST /invite", Members, s.invite},
+		{"GET /admin/audit", Admins, s.auditPage},
+		{"POST /admin/audit/verify", Admins, s.verifyAudit},
+		{"GET /admin/audit/export", Admins, s.exportAudit},
+		{"GET /admin/members", Admins, s.adminMembersPage},
+		{"GET /admin/members/{member}", Admins, s.adminMemberPage},
+		{"GET /admin/members/{member}/proof", Admins, s.adminProof},
+		{"POST /admin/members/{member}/approve", Admins, s.recent("/admin/members/{member}", s.adminApprove)},
+		{"POST /admin/members/{member}/reject", Admins, s.recent("/admin/members/{member}", s.adminReject)},
+		{"POST /admin/members/{member}/suspend", Admins, s.recent("/admin/members/{member}", s.adminSuspend)},
+		{"POST /admin/members/{member}/unlock", Admins, s.recent("/admin/members/{member}", s.adminUnlock)},
+		{"POST /admin/members/{member}/signout-everywhere", Admins, s.recent("/admin/members/{member}", s.adminSignOutEverywhere)},
+	}
+	return rs
+}
+
+// Routes returns the route table, for tests that walk every route.
+func (s *Server) Routes() []Route { return s.routes() }
+
+type actorKey struct{}
+
+// ActorFrom returns the signed-in actor of r, or nil for a stranger.
+func ActorFrom(r *http.Request) *auth.Actor {
+	a, _ := r.Context().Value(actorKey{}).(*auth.Actor)
+	return a
+}
+
+// guard resolves the actor of a request and lets it through only if the route's
+// access allows it. A stranger on a closed page is sent to sign in; a partial
+// session to the second factor or enrolment it owes; a signed-in account that may
+// not exchange yet to its status page; a member on an administrator's page gets
+// "not found", as if it did not exist.
+func (s *Server) guard(rt Route) http.Handler {
+	return s.serve(func(w http.ResponseWriter, r *http.Request) error {
+		actor, err := s.auth.Authenticate(r.Context(), auth.SessionCookie(r), auth.Web, auth.Addr(r.Context()))
+		var partial *auth.PartialError
+		switch {
+		case errors.Is(err, auth.ErrNoSession):
+			actor = nil
+			if auth.SessionCookie(r) != "" {
+				s.clearSessionCookie(w)
+			}
+		case errors.As(err, &partial):
+			switch {
+			case rt.Access == Unverified, rt.Access == Enrolling && partial.Need == auth.NeedEnrolment:
+				actor = partial.Actor
+				r = r.WithContext(context.WithValue(r.Context(), owesKey{}, partial.Need))
+			case rt.Access != Anyone:
+				return s.owed(w, r, partial.Need)
+			}
+		case err != nil:
+			return err
+		}
+		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, actor))
+		switch {
+		case rt.Access == Anyone:
+		case actor == nil:
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return nil
+			}
+			return errUnauthorized
+		case rt.Access == SignedIn, rt.Access == Unverified, rt.Access == Enrolling:
+		case rt.Access == Members && !actor.Member.CanExchange():
+			if actor.Member.Role == member.RoleMember && r.Method == http.MethodGet {
+				http.Redirect(w, r, "/pending", http.StatusSeeOther)
+				return nil
+			}
+			return member.ErrNotFound
+		case rt.Access == Admins && !actor.Member.IsAdmin():
+			return member.ErrNotFound
+		}
+		return rt.Handler(w, r)
+	})
+}
+
+var errUnauthorized = errors.New("sign-in required")
