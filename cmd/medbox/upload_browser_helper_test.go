@@ -83,6 +83,7 @@ type uploadStats struct {
 	Puts        int      `json:"puts"`        // chunk PUTs sent
 	Digests     int      `json:"digests"`     // of them, with a well-formed sha-256 Content-Digest
 	MaxInflight int      `json:"maxInflight"` // most chunk PUTs travelling at once
+	Aborts      int      `json:"aborts"`      // chunk PUTs the page aborted
 	CSP         []string `json:"csp"`         // Content-Security-Policy violations
 	Errors      []string `json:"errors"`      // uncaught errors and rejections in the page
 }
@@ -93,7 +94,7 @@ type uploadStats struct {
 func (b *browser) watchUploads() {
 	b.t.Helper()
 	eval[bool](b, `(() => {
-		const up = window.__up = {puts: 0, digests: 0, inflight: 0, maxInflight: 0, csp: [], errors: []};
+		const up = window.__up = {puts: 0, digests: 0, inflight: 0, maxInflight: 0, aborts: 0, csp: [], errors: []};
 		document.addEventListener('securitypolicyviolation', e => up.csp.push(e.violatedDirective + ' ' + e.blockedURI));
 		window.addEventListener('error', e => up.errors.push(String(e.message)));
 		window.addEventListener('unhandledrejection', e => up.errors.push(String(e.reason)));
@@ -107,6 +108,7 @@ func (b *browser) watchUploads() {
 			if (this.__chunk) {
 				up.puts++; up.inflight++; up.maxInflight = Math.max(up.maxInflight, up.inflight);
 				this.addEventListener('loadend', () => up.inflight--);
+				this.addEventListener('abort', () => up.aborts++);
 			}
 			return send.apply(this, arguments);
 		};

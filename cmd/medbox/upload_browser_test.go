@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 )
 
@@ -335,4 +338,67 @@ func TestBrowserUploadOfflineAndCancel(t *testing.T) {
 	if used := x.sender.usage(); used != int64(len(keep)) {
 		t.Errorf("usage = %d, want only keep.jpg's %d", used, len(keep))
 	}
+}
+
+// TestBrowserUploadStalledChunk: a chunk request that hangs without moving a
+// byte — a connection that died without a word, with no offline event — is
+// aborted after the page's stall time and sent again, and the file arrives
+// whole long before the request's own timeout (76 s for these chunks) would
+// have ended it.
+func TestBrowserUploadStalledChunk(t *testing.T) {
+	in := startInstance(t, instanceOptions{env: smallChunks})
+	x := newExchange(t, in)
+	b := newBrowser(t, desktop)
+	b.signIn(in, "sender@a.example.jp", senderPassword)
+	b.open(in.url + "/boxes/" + x.box)
+	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	b.watchUploads()
+
+	// DevTools pauses every chunk request before it leaves the browser; the
+	// first two are never let go, every later one goes on at once.
+	const hung = 2
+	paused := make(chan fetch.RequestID, 256)
+	if err := chromedp.Listen(b.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e.RequestID
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("intercept chunk requests", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/chunks/*"}}})
+		return err
+	}))
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-b.ctx.Done():
+				return
+			case id := <-paused:
+				if n < hung {
+					n++
+					continue
+				}
+				_ = chromedp.Do(b.ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+					return err
+				}))
+			}
+		}
+	}()
+
+	data := jpeg(33, 12*256<<10) // twelve chunks
+	b.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{writeTemp(t, t.TempDir(), "stall.jpg", data)}))
+	b.waitFor("done despite the hung requests", `document.querySelector('.upload-row')?.dataset.state === 'done'`, 60*time.Second)
+	b.pageClean()
+	st := b.uploadStats()
+	if st.Aborts != hung || st.Puts != 12+hung {
+		t.Errorf("%d chunk PUTs, %d aborted; want the %d hung ones aborted and sent again among %d", st.Puts, st.Aborts, hung, 12+hung)
+	}
+	id, ok := x.rcpt.filesByName(x.box)["stall.jpg"]
+	if !ok {
+		t.Fatal("the file is not in the box")
+	}
+	x.rcpt.downloadMatches(id, "stall.jpg", data)
 }

@@ -10,8 +10,11 @@
 // read with Blob.slice (a file is never read whole) and hashed off the main
 // thread in hash-worker.js; it is retried with exponential back-off and jitter on
 // network errors, 5xx and 429 (honouring Retry-After), and the pool waits while
-// the browser is offline. Other 4xx answers end that file with the server's
-// message, which is already in the page's language.
+// the browser is offline: going offline aborts the chunks in flight, which are
+// sent again when it is back, and a chunk whose bytes stop moving for STALL_MS
+// (a connection that died without a word) is aborted and retried. Other 4xx
+// answers end that file with the server's message, which is already in the
+// page's language.
 //
 // Resume: the upload id of each file is kept in localStorage under a hash of
 // (box, name, size, lastModified) — the hash, so that file names, which may name
@@ -45,6 +48,7 @@ const ORIGIN_FAILURES = 3; // network errors in a row before an upload origin is
 const ORIGIN_REST_MS = 30_000; // for this long
 const PREPARE_CONCURRENCY = 3; // files being created or looked up at once
 const MAX_ATTEMPTS = 8; // per request; then the file stops and offers "try again"
+const STALL_MS = 20_000; // no byte of a chunk moved for this long: the connection is dead
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const RETRY_AFTER_MAX_MS = 5 * 60_000;
@@ -121,7 +125,17 @@ function Uploader(section) {
         }
       });
     }
-    window.addEventListener('offline', render);
+    window.addEventListener('offline', () => {
+      // The chunks in flight cannot arrive; their connections may not even
+      // fail, only hang. They go back to the queue and are sent when online.
+      for (const it of items) {
+        for (const xhr of [...it.xhrs]) {
+          xhr.requeue = true;
+          xhr.abort();
+        }
+      }
+      render();
+    });
     window.addEventListener('online', () => {
       for (const wake of onlineWaiters.splice(0)) wake();
       pump();
@@ -312,7 +326,7 @@ function Uploader(section) {
 
   // laneResult records how a request on lane went: status 0 is a network error.
   function laneResult(lane, status) {
-    if (status === -1 || !navigator.onLine) return;
+    if (status < 0 || !navigator.onLine) return;
     if (status !== 0) {
       lane.failures = 0;
       if (!lane.proven) {
@@ -343,7 +357,8 @@ function Uploader(section) {
     const { status, xhr } = await put(it, n, chunk, lane);
     laneResult(lane, status);
     it.inflight.delete(n);
-    if (it.state !== 'sending' || status === -1) return;
+    if (status === -2 && it.state === 'sending') it.queue.unshift(n); // pump sends it when online
+    if (it.state !== 'sending' || status < 0) return;
     if (status >= 200 && status < 300) {
       if (!it.done.has(n)) {
         it.done.add(n);
@@ -381,11 +396,20 @@ function Uploader(section) {
 
   // put sends one chunk with XMLHttpRequest, for its upload progress, to the
   // lane's origin (with the session cookie). It resolves with the status: 0 for
-  // a network error or timeout, -1 when aborted here.
+  // a network error, a timeout or a stall, -1 when cancelled here, -2 when
+  // aborted because the browser went offline.
   function put(it, n, chunk, lane) {
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       let sent = 0;
+      let stall = 0;
+      const watch = () => {
+        clearTimeout(stall);
+        stall = setTimeout(() => {
+          xhr.stalled = true;
+          xhr.abort();
+        }, STALL_MS);
+      };
       xhr.open('PUT', lane.origin + '/api/v1/uploads/' + encodeURIComponent(it.id) + '/chunks/' + n);
       xhr.withCredentials = lane.origin !== '';
       if (chunk.digest) xhr.setRequestHeader('Content-Digest', 'sha-256=:' + chunk.digest + ':');
@@ -394,12 +418,15 @@ function Uploader(section) {
         moved += e.loaded - sent;
         sent = e.loaded;
         it.inflight.set(n, e.loaded);
+        if (!e.lengthComputable || e.loaded < e.total) watch();
+        else clearTimeout(stall); // all sent: the answer may take a while (xhr.timeout)
         if (e.loaded > 0 && !lane.proven) {
           lane.proven = true; // connected, and past the preflight: give it its share
           pump();
         }
       };
       const finish = (status) => {
+        clearTimeout(stall);
         it.xhrs.delete(xhr);
         resolve({ status, xhr });
       };
@@ -409,9 +436,10 @@ function Uploader(section) {
       };
       xhr.onerror = () => finish(0);
       xhr.ontimeout = () => finish(0);
-      xhr.onabort = () => finish(-1);
+      xhr.onabort = () => finish(xhr.stalled ? 0 : xhr.requeue ? -2 : -1);
       it.xhrs.add(xhr);
       it.inflight.set(n, 0);
+      watch();
       xhr.send(chunk.buf);
     });
   }
