@@ -48,7 +48,8 @@ type app struct {
 	metrics *metrics
 	mtoken  string // MEDBOX_METRICS_TOKEN: required to read GET /metrics, if set
 
-	previews *preview.Service
+	previews  *preview.Service
+	chunkIdle time.Duration // 0: api.DefaultChunkIdle
 }
 
 // appOptions are the seams tests use: a moved clock and cheap password hashing.
@@ -61,6 +62,8 @@ type appOptions struct {
 	// metricsToken, if set, is the bearer token GET /metrics requires.
 	metricsToken string
 	smtpRoots    *x509.CertPool // trust these for the mail server (tests)
+	// chunkIdle ends a chunk request after this long without a byte (0: api.DefaultChunkIdle).
+	chunkIdle time.Duration
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptions) (*app, error) {
@@ -70,7 +73,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.Data, err)
 	}
-	a := &app{cfg: cfg, log: log, now: o.now, metrics: newMetrics(), mtoken: o.metricsToken}
+	a := &app{cfg: cfg, log: log, now: o.now, metrics: newMetrics(), mtoken: o.metricsToken, chunkIdle: o.chunkIdle}
 	var err error
 	if a.db, err = sqldb.OpenAs(ctx, cfg.Database, cfg.DatabaseOwner, cfg.Data); err != nil {
 		return nil, err
@@ -164,7 +167,7 @@ func (a *app) ready(ctx context.Context) error {
 
 func (a *app) handler() (*web.Server, error) {
 	apiSrv := api.New(api.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Uploads: a.uploads, Notify: a.notify, Log: a.log, Now: a.now,
-		Previews: a.previews})
+		Previews: a.previews, ChunkIdle: a.chunkIdle})
 	return web.New(web.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Notify: a.notify, Monitor: a.monitor, Previews: a.previews, API: apiSrv.Handler(), Ready: a.ready, Log: a.log, Now: a.now,
 		Metrics: a.metrics.http, MetricsToken: a.mtoken})
 }
@@ -172,5 +175,5 @@ func (a *app) handler() (*web.Server, error) {
 // apiRoutes returns the API's route table, for tests that walk every route.
 func (a *app) apiRoutes() []api.Route {
 	return api.New(api.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Uploads: a.uploads, Notify: a.notify, Log: a.log, Now: a.now,
-		Previews: a.previews}).Routes()
+		Previews: a.previews, ChunkIdle: a.chunkIdle}).Routes()
 }

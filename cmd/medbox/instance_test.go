@@ -103,7 +103,8 @@ type instanceOptions struct {
 	roots    *x509.CertPool   // trust these for an HTTPS instance
 	smtp     *mailtest.Server // send mail through this server instead of the outbox
 
-	adminSecondFactor bool // administrators must enrol a second factor, as in production (mfa_test.go)
+	adminSecondFactor bool          // administrators must enrol a second factor, as in production (mfa_test.go)
+	chunkIdle         time.Duration // a chunk request without a byte for this long ends (0: the default)
 }
 
 func startInstance(t testing.TB, o instanceOptions) *instance {
@@ -135,7 +136,7 @@ func startInstance(t testing.TB, o instanceOptions) *instance {
 	in := &instance{t: t, clock: newClock(), out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp}
 	hp := member.TestHashParams
 	a, err := newApp(t.Context(), cfg, newLogger(in.out, cfg.LogLevel), appOptions{now: in.clock.Now, hashParams: &hp, smtpRoots: smtpRoots,
-		adminsWithoutSecondFactor: !o.adminSecondFactor})
+		adminsWithoutSecondFactor: !o.adminSecondFactor, chunkIdle: o.chunkIdle})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,8 +71,9 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration) {
 	for !eval[bool](b, cond) {
 		if time.Now().After(deadline) {
 			b.screenshot("failed-" + what)
-			b.t.Fatalf("%s: %s still false after %v; rows: %s", what, cond, timeout,
-				eval[string](b, `[...document.querySelectorAll('.upload-row')].map(r => r.dataset.state + ': ' + r.innerText.replace(/\s+/g, ' ')).join(' | ')`))
+			b.t.Fatalf("%s: %s still false after %v; rows: %s; chunk requests in flight: %s", what, cond, timeout,
+				eval[string](b, `[...document.querySelectorAll('.upload-row')].map(r => r.dataset.state + ': ' + r.innerText.replace(/\s+/g, ' ')).join(' | ')`),
+				eval[string](b, `window.__up ? JSON.stringify(Object.values(window.__up.live).map(x => ({...x, quietMs: Math.round(performance.now() - x.at)}))) + '; answers: ' + JSON.stringify(window.__up.answers) : 'not watched'`))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -84,6 +85,7 @@ type uploadStats struct {
 	Digests     int      `json:"digests"`     // of them, with a well-formed sha-256 Content-Digest
 	MaxInflight int      `json:"maxInflight"` // most chunk PUTs travelling at once
 	Aborts      int      `json:"aborts"`      // chunk PUTs the page aborted
+	Failed      int      `json:"failed"`      // chunk PUTs that ended in a network error
 	CSP         []string `json:"csp"`         // Content-Security-Policy violations
 	Errors      []string `json:"errors"`      // uncaught errors and rejections in the page
 }
@@ -94,7 +96,7 @@ type uploadStats struct {
 func (b *browser) watchUploads() {
 	b.t.Helper()
 	eval[bool](b, `(() => {
-		const up = window.__up = {puts: 0, digests: 0, inflight: 0, maxInflight: 0, aborts: 0, csp: [], errors: []};
+		const up = window.__up = {puts: 0, digests: 0, inflight: 0, maxInflight: 0, aborts: 0, failed: 0, csp: [], errors: [], live: {}, answers: {}};
 		document.addEventListener('securitypolicyviolation', e => up.csp.push(e.violatedDirective + ' ' + e.blockedURI));
 		window.addEventListener('error', e => up.errors.push(String(e.message)));
 		window.addEventListener('unhandledrejection', e => up.errors.push(String(e.reason)));
@@ -107,8 +109,13 @@ func (b *browser) watchUploads() {
 		P.send = function () {
 			if (this.__chunk) {
 				up.puts++; up.inflight++; up.maxInflight = Math.max(up.maxInflight, up.inflight);
-				this.addEventListener('loadend', () => up.inflight--);
+				const n = up.puts, live = up.live[n] = {put: n, loaded: 0, total: 0, at: performance.now()}; // for waitFor's failure message
+				this.upload.addEventListener('progress', e => { live.loaded = e.loaded; live.total = e.total; live.at = performance.now(); });
+				this.addEventListener('readystatechange', () => { live.readyState = this.readyState; live.at = performance.now(); });
+				this.addEventListener('loadend', () => { up.inflight--; delete up.live[n]; });
 				this.addEventListener('abort', () => up.aborts++);
+				this.addEventListener('error', () => up.failed++);
+				this.addEventListener('load', () => { const k = this.status + ' ' + ((this.responseText.match(/"code":"(\w+)"/) || [])[1] || ''); up.answers[k] = (up.answers[k] || 0) + 1; });
 			}
 			return send.apply(this, arguments);
 		};
@@ -199,6 +206,17 @@ func (b *browser) offline(off bool) {
 		}
 		_, err = cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
 			Offline: off, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	}))
+}
+
+// failRequests makes every request of the page fail (or work again) while the
+// browser goes on believing it is online, as in a Wi-Fi hand-over.
+func (b *browser) failRequests(fail bool) {
+	b.t.Helper()
+	b.do("fail requests", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Offline: fail, DownloadThroughput: -1, UploadThroughput: -1}}})
 		return err
 	}))
 }

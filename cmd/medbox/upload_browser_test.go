@@ -402,3 +402,38 @@ func TestBrowserUploadStalledChunk(t *testing.T) {
 	}
 	x.rcpt.downloadMatches(id, "stall.jpg", data)
 }
+
+// TestBrowserUploadNetworkBlip: for a moment every request fails while the
+// browser still believes it is online — a Wi-Fi hand-over, a proxy restart.
+// The page retries with back-off and goes on as soon as the network does; it
+// never sets its own origin aside, which would stall the file for 30 s.
+func TestBrowserUploadNetworkBlip(t *testing.T) {
+	in := startInstance(t, instanceOptions{env: smallChunks})
+	x := newExchange(t, in)
+	b := newBrowser(t, desktop)
+	b.signIn(in, "sender@a.example.jp", senderPassword)
+	b.open(in.url + "/boxes/" + x.box)
+	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	b.watchUploads()
+
+	data := jpeg(34, 12*256<<10) // twelve chunks
+	b.throttle(500_000, 20*time.Millisecond)
+	b.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{writeTemp(t, t.TempDir(), "blip.jpg", data)}))
+	deadline := time.Now().Add(10 * time.Second)
+	for in.countRows(`SELECT count(*) FROM upload_chunks`) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no chunks arrived")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.failRequests(true)
+	b.waitFor("chunks failing", `window.__up.failed >= 6 && navigator.onLine`, 10*time.Second)
+	b.failRequests(false)
+	b.waitFor("done after the blip", `document.querySelector('.upload-row').dataset.state === 'done'`, 15*time.Second)
+	b.pageClean()
+	id, ok := x.rcpt.filesByName(x.box)["blip.jpg"]
+	if !ok {
+		t.Fatal("the file is not in the box")
+	}
+	x.rcpt.downloadMatches(id, "blip.jpg", data)
+}

@@ -35,6 +35,9 @@ type Options struct {
 	Notify  *notify.Service
 	// Previews serves previews; without it the preview routes answer 404.
 	Previews *preview.Service
+	// ChunkIdle ends a chunk request after this long without a byte arriving;
+	// 0 means DefaultChunkIdle.
+	ChunkIdle time.Duration
 }
 
 // Server is the API.
@@ -48,7 +51,8 @@ type Server struct {
 	uploads *upload.Service
 	notify  *notify.Service
 	// previews may be nil (the preview routes then answer 404).
-	previews *preview.Service
+	previews  *preview.Service
+	chunkIdle time.Duration
 }
 
 // New returns a Server.
@@ -59,8 +63,11 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ChunkIdle <= 0 {
+		o.ChunkIdle = DefaultChunkIdle
+	}
 	return &Server{cfg: o.Config, members: o.Members, auth: o.Auth, log: o.Log, now: o.Now, boxes: o.Boxes, uploads: o.Uploads, notify: o.Notify,
-		previews: o.Previews}
+		previews: o.Previews, chunkIdle: o.ChunkIdle}
 }
 
 // Handler returns the API's handler, to be mounted at /api/.

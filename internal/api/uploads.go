@@ -37,7 +37,8 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := actorFrom(r)
-	if err := s.uploads.PutChunk(r.Context(), a.ID(), upload.ID(r.PathValue("id")), n, r.Body, r.ContentLength, digest); err != nil {
+	body := newChunkBody(w, r, s.chunkIdle)
+	if err := s.uploads.PutChunk(r.Context(), a.ID(), upload.ID(r.PathValue("id")), n, body, r.ContentLength, digest); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -128,6 +128,12 @@ func ParseContentDigest(h string) (Digest, error) {
 // is answered 204 without storing anything (a client simply retries what it is
 // unsure of), with other bytes ErrChunkConflict. So the bytes complete checked
 // are the bytes the file holds, whatever a client sends later.
+//
+// While another request writes the chunk the answer is ErrChunkBusy, unless
+// that request runs on this instance and r is an Interrupter: then the older
+// request, whose client has given up on it, is interrupted and this one writes.
+// The older one only ever loses its claim; the object is written by one
+// request at a time.
 func (s *Service) PutChunk(ctx context.Context, who member.ID, id ID, n int, r io.Reader, contentLength int64, digest Digest) error {
 	u, err := get(ctx, s.db, who, id)
 	if err != nil {
@@ -141,6 +147,9 @@ func (s *Service) PutChunk(ctx context.Context, who member.ID, id ID, n int, r i
 		return ErrChunkSize
 	}
 	claim, done, err := s.claimChunk(ctx, u, n)
+	if errors.Is(err, ErrChunkBusy) && s.writing.supersede(ctx, u.ID, n) {
+		claim, done, err = s.claimChunk(ctx, u, n)
+	}
 	if err != nil {
 		return err
 	}
@@ -163,14 +172,22 @@ func (s *Service) PutChunk(ctx context.Context, who member.ID, id ID, n int, r i
 		}
 		return nil
 	}
+	finish := s.writing.track(u.ID, n, r)
+	defer finish()
 	stop := s.holdClaim(ctx, u, n, claim)
 	err = s.storeChunk(ctx, u, n, lr, r, want, h, digest)
 	stop()
-	if err != nil {
-		s.releaseClaim(context.WithoutCancel(ctx), u, n, claim)
-		return err
+	// From here on the client may be gone (its context cancelled): the claim
+	// must still be acknowledged or released, or the chunk would stay busy
+	// until the claim went stale.
+	bg := context.WithoutCancel(ctx)
+	if err == nil {
+		if err = s.ackChunk(bg, u, n, claim, want, h.Sum(nil)); err == nil {
+			return nil
+		}
 	}
-	return s.ackChunk(ctx, u, n, claim, want, h.Sum(nil))
+	s.releaseClaim(bg, u, n, claim)
+	return err
 }
 
 // storeChunk writes the claimed chunk's object and checks its length and digest.

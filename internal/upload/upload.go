@@ -76,6 +76,9 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 	chunk int64
+	// writing are this instance's chunk writes, which a newer request for the
+	// same chunk supersedes.
+	writing writers
 }
 
 // New returns a Service that cuts files into chunks of chunkSize and hooks itself

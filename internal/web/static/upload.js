@@ -87,7 +87,8 @@ function Uploader(section) {
   let preparing = 0;
   let activeChunks = 0;
   let moved = 0; // bytes the browser has put on the wire, for the speed
-  const onlineWaiters = [];
+  const onlineWaiters = []; // woken when the browser is back online
+  const retryWaiters = new Set(); // retries after a network error, woken then too
   const ticker = { timer: null, last: 0, moved: 0, speed: 0, samples: 0 };
 
   this.start = () => {
@@ -137,7 +138,15 @@ function Uploader(section) {
       render();
     });
     window.addEventListener('online', () => {
+      // Errors just before the browser noticed the outage were the outage, not
+      // the upload origins: each gets its chance again.
+      for (const lane of lanes) {
+        lane.failures = 0;
+        lane.restUntil = 0;
+      }
+      for (const it of items) it.attempts.clear();
       for (const wake of onlineWaiters.splice(0)) wake();
+      for (const wake of [...retryWaiters]) wake(); // the network is back: no reason to wait longer
       pump();
     });
   };
@@ -325,6 +334,8 @@ function Uploader(section) {
   }
 
   // laneResult records how a request on lane went: status 0 is a network error.
+  // The page's own origin is never set aside: it is the last resort, and its
+  // errors are the network's, which the chunks' back-off already paces.
   function laneResult(lane, status) {
     if (status < 0 || !navigator.onLine) return;
     if (status !== 0) {
@@ -335,6 +346,7 @@ function Uploader(section) {
       }
       return;
     }
+    if (lane === home) return;
     if (++lane.failures >= ORIGIN_FAILURES) {
       lane.failures = 0;
       lane.proven = false;
@@ -369,7 +381,7 @@ function Uploader(section) {
     }
     const data = parseJSON(xhr.responseText);
     const code = data && data.error && data.error.code;
-    const transient = status === 0 || status === 429 || status >= 500 || code === 'digest_mismatch' || code === 'chunk_busy';
+    const transient = status === 0 || status === 408 || status === 429 || status >= 500 || code === 'digest_mismatch' || code === 'chunk_busy';
     if (!transient) {
       if (status === 404) {
         forgetResume(it.key);
@@ -384,14 +396,13 @@ function Uploader(section) {
     const tries = (it.attempts.get(n) || 0) + 1;
     it.attempts.set(n, tries);
     if (tries >= MAX_ATTEMPTS) return fail(it, t('upload.gave_up'), { retryable: true });
-    it.backoff++;
-    setTimeout(() => {
-      it.backoff--;
+    // The chunk leaves the pool while it waits, so that others go on.
+    pause(it, retryAfter(xhr.getResponseHeader('Retry-After')) ?? backoff(tries), status === 0).then(() => {
       if (it.state === 'sending') {
         it.queue.unshift(n);
         pump();
       }
-    }, retryAfter(xhr.getResponseHeader('Retry-After')) ?? backoff(tries));
+    });
   }
 
   // put sends one chunk with XMLHttpRequest, for its upload progress, to the
@@ -570,7 +581,7 @@ function Uploader(section) {
           continue;
         }
         if (attempt >= MAX_ATTEMPTS) return { status: 0, message: t('upload.gave_up'), retryable: true, retried: true };
-        await pause(it, backoff(attempt));
+        await pause(it, backoff(attempt), true);
         continue;
       }
       const data = await res.json().catch(() => null);
@@ -583,9 +594,19 @@ function Uploader(section) {
     }
   }
 
-  async function pause(it, ms) {
+  // pause waits ms before a retry, counted on it; after a network error
+  // (wakeOnline) it ends early when the browser comes back online.
+  async function pause(it, ms, wakeOnline = false) {
     if (it) it.backoff++;
-    await new Promise((r) => setTimeout(r, ms));
+    await new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        retryWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      if (wakeOnline) retryWaiters.add(wake);
+    });
     if (it) it.backoff--;
   }
 
