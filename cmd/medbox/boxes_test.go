@@ -111,6 +111,13 @@ func (c *client) upload(box, name string, data []byte) string {
 	c.t.Helper()
 	status, u, e := c.createUpload(box, name, int64(len(data)))
 	must(c.t, status, http.StatusCreated, "create upload "+name, e)
+	return c.finishUpload(u, name, data)
+}
+
+// finishUpload sends every chunk of data for upload u (of a file called name),
+// completes it and returns the file's id.
+func (c *client) finishUpload(u uploadJSON, name string, data []byte) string {
+	c.t.Helper()
 	for n := range u.ChunkCount {
 		status, body := c.putChunk(u, n, data)
 		must(c.t, status, http.StatusNoContent, fmt.Sprintf("chunk %d of %s", n, name), string(body))

@@ -146,13 +146,8 @@ func TestBrowserUploadOrigins(t *testing.T) {
 	up := []string{tlsFreeAddr(t), tlsFreeAddr(t)}
 	dead := tlsFreeAddr(t) // nobody listens there: a port a firewall blocks
 	origins := []string{"http://" + up[0], "http://" + up[1], "http://" + dead}
-	in := startInstance(t, instanceOptions{env: merged(smallChunks,
-		"MEDBOX_UPLOAD_LISTEN", strings.Join(up, ","), "MEDBOX_UPLOAD_ORIGINS", strings.Join(origins, ","))})
-	x := newExchange(t, in)
-	b := newBrowser(t, desktop)
-	b.signIn(in, "sender@a.example.jp", senderPassword)
-	b.open(in.url + "/boxes/" + x.box)
-	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	in, x, b := senderAtBox(t, instanceOptions{env: merged(smallChunks,
+		"MEDBOX_UPLOAD_LISTEN", strings.Join(up, ","), "MEDBOX_UPLOAD_ORIGINS", strings.Join(origins, ","))}, desktop)
 	b.watchUploads()
 	eval[bool](b, `(() => {
 		const by = window.__byOrigin = {}, P = XMLHttpRequest.prototype, open = P.open;

@@ -138,15 +138,8 @@ func TestStalledChunkRequest(t *testing.T) {
 		}
 	}
 	data := jpeg(111, 600_000) // three chunks
-	finish := func(t *testing.T, x *exchange, u uploadJSON) {
-		t.Helper()
-		for n := range u.ChunkCount {
-			status, body := x.sender.putChunk(u, n, data)
-			must(t, status, http.StatusNoContent, fmt.Sprintf("chunk %d", n), string(body))
-		}
-		var out struct{ File map[string]any }
-		must(t, x.sender.json("POST", "/api/v1/uploads/"+u.ID+"/complete", nil, &out), http.StatusCreated, "complete", out)
-		x.rcpt.downloadMatches(out.File["id"].(string), "a.jpg", data)
+	finish := func(x *exchange, u uploadJSON) {
+		x.rcpt.downloadMatches(x.sender.finishUpload(u, "a.jpg", data), "a.jpg", data)
 	}
 
 	t.Run("superseded", func(t *testing.T) {
@@ -160,7 +153,7 @@ func TestStalledChunkRequest(t *testing.T) {
 		if status := wait(t, done, 10*time.Second); status != http.StatusRequestTimeout && status != 0 {
 			t.Errorf("the superseded request answered %d", status)
 		}
-		finish(t, x, u)
+		finish(x, u)
 	})
 
 	t.Run("idle", func(t *testing.T) {
@@ -175,7 +168,7 @@ func TestStalledChunkRequest(t *testing.T) {
 		if n := in.countRows(`SELECT count(*) FROM upload_chunks WHERE upload_id = $1`, u.ID); n != 0 {
 			t.Errorf("%d chunk rows left by the stalled request", n)
 		}
-		finish(t, x, u)
+		finish(x, u)
 	})
 }
 
@@ -216,11 +209,5 @@ func TestChunkClientGoneAfterLastByte(t *testing.T) {
 	if n := in.countRows(`SELECT count(*) FROM upload_chunks WHERE upload_id = $1 AND n = 0 AND state = 'done'`, u.ID); n != 1 {
 		t.Errorf("chunk 0 acknowledged %d times, want 1", n)
 	}
-	for n := range u.ChunkCount {
-		status, body := x.sender.putChunk(u, n, data)
-		must(t, status, http.StatusNoContent, fmt.Sprintf("chunk %d", n), string(body))
-	}
-	var out struct{ File map[string]any }
-	must(t, x.sender.json("POST", "/api/v1/uploads/"+u.ID+"/complete", nil, &out), http.StatusCreated, "complete", out)
-	x.rcpt.downloadMatches(out.File["id"].(string), "a.jpg", data)
+	x.rcpt.downloadMatches(x.sender.finishUpload(u, "a.jpg", data), "a.jpg", data)
 }

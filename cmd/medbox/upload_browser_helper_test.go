@@ -16,6 +16,19 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// senderAtBox starts an instance with o and an exchange on it, and opens the
+// box page, signed in as its sender, in a browser of viewport vp.
+func senderAtBox(t *testing.T, o instanceOptions, vp viewport) (*instance, *exchange, *browser) {
+	t.Helper()
+	in := startInstance(t, o)
+	x := newExchange(t, in)
+	b := newBrowser(t, vp)
+	b.signIn(in, "sender@a.example.jp", senderPassword)
+	b.open(in.url + "/boxes/" + x.box)
+	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	return in, x, b
+}
+
 // signIn signs the browser in through the login form.
 func (b *browser) signIn(in *instance, email, password string) {
 	b.t.Helper()

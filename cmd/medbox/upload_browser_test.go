@@ -19,12 +19,7 @@ const senderPassword = "correct horse battery" // newExchange's members use the 
 // on the box page; one pool of hashed chunk requests carries them, every row ends
 // done, the files join the list, and the recipient reads back the exact bytes.
 func TestBrowserUpload(t *testing.T) {
-	in := startInstance(t, instanceOptions{env: smallChunks})
-	x := newExchange(t, in)
-	b := newBrowser(t, phone)
-	b.signIn(in, "sender@a.example.jp", senderPassword)
-	b.open(in.url + "/boxes/" + x.box)
-	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	in, x, b := senderAtBox(t, instanceOptions{env: smallChunks}, phone)
 	if eval[bool](b, `!document.getElementById('upload-needs-js').hidden`) {
 		t.Error("the no-JavaScript hint still shows")
 	}
@@ -117,12 +112,7 @@ func TestBrowserUpload(t *testing.T) {
 // byte is sent, an empty file is marked in its row, and an executable renamed
 // .jpg ends with the server's Japanese message in its row with nothing of it left.
 func TestBrowserUploadRefusals(t *testing.T) {
-	in := startInstance(t, instanceOptions{env: smallChunks})
-	x := newExchange(t, in)
-	b := newBrowser(t, phone)
-	b.signIn(in, "sender@a.example.jp", senderPassword)
-	b.open(in.url + "/boxes/" + x.box)
-	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	in, x, b := senderAtBox(t, instanceOptions{env: smallChunks}, phone)
 	b.watchUploads()
 	dir := t.TempDir()
 
@@ -206,12 +196,7 @@ func TestBrowserUploadRefusals(t *testing.T) {
 // page; choosing the same file again later sends only the missing chunks into the
 // same upload, and the file arrives whole.
 func TestBrowserUploadResume(t *testing.T) {
-	in := startInstance(t, instanceOptions{env: smallChunks})
-	x := newExchange(t, in)
-	b := newBrowser(t, phone)
-	b.signIn(in, "sender@a.example.jp", senderPassword)
-	b.open(in.url + "/boxes/" + x.box)
-	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	in, x, b := senderAtBox(t, instanceOptions{env: smallChunks}, phone)
 
 	data := jpeg(21, 16*256<<10-5000) // 16 chunks, the last one short
 	path := writeTemp(t, t.TempDir(), "MRI_頭部.jpg", data)
@@ -276,12 +261,7 @@ func TestBrowserUploadResume(t *testing.T) {
 // pauses and says so, and it goes on by itself when the network returns; a file
 // cancelled halfway is aborted on the server and gives its quota back.
 func TestBrowserUploadOfflineAndCancel(t *testing.T) {
-	in := startInstance(t, instanceOptions{env: smallChunks})
-	x := newExchange(t, in)
-	b := newBrowser(t, phone)
-	b.signIn(in, "sender@a.example.jp", senderPassword)
-	b.open(in.url + "/boxes/" + x.box)
-	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	in, x, b := senderAtBox(t, instanceOptions{env: smallChunks}, phone)
 
 	dir := t.TempDir()
 	keep := jpeg(31, 12*256<<10)
@@ -346,12 +326,7 @@ func TestBrowserUploadOfflineAndCancel(t *testing.T) {
 // whole long before the request's own timeout (76 s for these chunks) would
 // have ended it.
 func TestBrowserUploadStalledChunk(t *testing.T) {
-	in := startInstance(t, instanceOptions{env: smallChunks})
-	x := newExchange(t, in)
-	b := newBrowser(t, desktop)
-	b.signIn(in, "sender@a.example.jp", senderPassword)
-	b.open(in.url + "/boxes/" + x.box)
-	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	_, x, b := senderAtBox(t, instanceOptions{env: smallChunks}, desktop)
 	b.watchUploads()
 
 	// DevTools pauses every chunk request before it leaves the browser; the
@@ -408,12 +383,7 @@ func TestBrowserUploadStalledChunk(t *testing.T) {
 // The page retries with back-off and goes on as soon as the network does; it
 // never sets its own origin aside, which would stall the file for 30 s.
 func TestBrowserUploadNetworkBlip(t *testing.T) {
-	in := startInstance(t, instanceOptions{env: smallChunks})
-	x := newExchange(t, in)
-	b := newBrowser(t, desktop)
-	b.signIn(in, "sender@a.example.jp", senderPassword)
-	b.open(in.url + "/boxes/" + x.box)
-	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	in, x, b := senderAtBox(t, instanceOptions{env: smallChunks}, desktop)
 	b.watchUploads()
 
 	data := jpeg(34, 12*256<<10) // twelve chunks
