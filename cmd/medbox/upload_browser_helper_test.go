@@ -211,13 +211,9 @@ func (in *instance) countRows(query string, args ...any) int {
 // false and the page hears "offline"), or back on.
 func (b *browser) offline(off bool) {
 	b.t.Helper()
+	b.failRequests(off)
 	b.do("set offline", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}}})
-		if err != nil {
-			return err
-		}
-		_, err = cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
 			Offline: off, DownloadThroughput: -1, UploadThroughput: -1})
 		return err
 	}))
