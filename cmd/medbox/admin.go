@@ -16,15 +16,16 @@ import (
 
 // openForCommand loads configuration from the environment (and leftover flags)
 // and wires an instance without serving it.
-func openForCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (*app, error) {
-	cfg, err := config.Load(args, getenv)
+func openForCommand(ctx context.Context, args []string, p process) (*app, error) {
+	cfg, err := config.Load(args, p.getenv)
 	if err != nil {
 		return nil, err
 	}
-	return newApp(ctx, cfg, newLogger(io.Discard, "error"), appOptions{})
+	return newApp(ctx, cfg, newLogger(io.Discard, "error"), appOptions{now: p.now})
 }
 
-func admin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+func admin(ctx context.Context, args []string, p process) error {
+	stdin, stdout := p.stdin, p.stdout
 	if len(args) == 0 {
 		return errors.New("admin: want create-admin or approve")
 	}
@@ -46,7 +47,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 	if split < len(args) {
 		rest = args[split+1:]
 	}
-	a, err := openForCommand(ctx, rest, getenv, stdout)
+	a, err := openForCommand(ctx, rest, p)
 	if err != nil {
 		return err
 	}
@@ -97,11 +98,12 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 	}
 }
 
-func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func auditCmd(ctx context.Context, args []string, p process) error {
+	stdout := p.stdout
 	if len(args) == 0 || args[0] != "verify" {
 		return errors.New("audit: want verify")
 	}
-	a, err := openForCommand(ctx, args[1:], getenv, stdout)
+	a, err := openForCommand(ctx, args[1:], p)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,8 @@ type app struct {
 	chunkIdle time.Duration // 0: api.DefaultChunkIdle
 }
 
-// appOptions are the seams tests use: a moved clock and cheap password hashing.
+// appOptions are the process's clock and the seams tests use: a moved clock and
+// cheap password hashing.
 type appOptions struct {
 	now        func() time.Time
 	hashParams *member.HashParams
@@ -68,7 +69,7 @@ type appOptions struct {
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptions) (*app, error) {
 	if o.now == nil {
-		o.now = time.Now
+		return nil, errors.New("new app: no clock") // main passes the process clock, tests their moved one
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.Data, err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBoxAccessHistory (R-X5): participants see who opened and downloaded what in
@@ -73,9 +74,17 @@ func TestAdministratorsVerifyAndExport(t *testing.T) {
 	if n < 3 {
 		t.Errorf("export has %d events for the member", n)
 	}
-	status, body, h := x.admin.do("GET", "/api/v1/admin/audit/export?format=csv&since=2026-11-24", nil, nil)
+	today := in.clock.Now().Format("2006-01-02")
+	status, body, h := x.admin.do("GET", "/api/v1/admin/audit/export?format=csv&since="+today, nil, nil)
 	if status != http.StatusOK || !strings.HasPrefix(string(body), "seq,at,actor,action") || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") {
 		t.Errorf("CSV export: %d %q", status, string(body[:min(60, len(body))]))
+	}
+	if rows := strings.Count(string(body), "\n") - 1; rows < n {
+		t.Errorf("CSV export since %s: %d events, want at least the member's %d", today, rows, n)
+	}
+	tomorrow := in.clock.Now().Add(48 * time.Hour).Format("2006-01-02")
+	if _, body, _ := x.admin.do("GET", "/api/v1/admin/audit/export?format=csv&since="+tomorrow, nil, nil); strings.Count(string(body), "\n") != 1 {
+		t.Errorf("CSV export since %s (after every event): %q, want the header alone", tomorrow, body)
 	}
 	if status, _, _ := x.sender.do("GET", "/api/v1/admin/audit/export", nil, nil); status != http.StatusNotFound {
 		t.Errorf("member exports the audit log: %d", status)

@@ -28,7 +28,8 @@ func openDest(ctx context.Context, where string) (blob.Store, error) {
 }
 
 // backupCmd runs `medbox backup DEST [--keep N]`.
-func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func backupCmd(ctx context.Context, args []string, p process) error {
+	stdout := p.stdout
 	fs := flag.NewFlagSet("medbox backup", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	keep := fs.Int("keep", 7, "generations to keep")
@@ -36,7 +37,7 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	a, err := openForCommand(ctx, rest, getenv, stdout)
+	a, err := openForCommand(ctx, rest, p)
 	if err != nil {
 		return err
 	}
@@ -60,7 +61,8 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 
 // restoreCmd runs `medbox restore SRC [--generation NAME]` into the (empty)
 // instance that the configuration names.
-func restoreCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func restoreCmd(ctx context.Context, args []string, p process) error {
+	stdout := p.stdout
 	fs := flag.NewFlagSet("medbox restore", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	gen := fs.String("generation", "", "generation to restore (default: the newest)")
@@ -68,7 +70,7 @@ func restoreCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	a, err := openForCommand(ctx, rest, getenv, stdout)
+	a, err := openForCommand(ctx, rest, p)
 	if err != nil {
 		return err
 	}

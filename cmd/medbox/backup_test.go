@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/backup"
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
@@ -45,10 +47,18 @@ func backupDrill(t *testing.T, newDB func() string) {
 		return envOf(map[string]string{"MEDBOX_DATA": data, "MEDBOX_DATABASE": db})
 	}
 	var out bytes.Buffer
-	for range 3 { // three generations, keep two
-		if err := run(ctx, []string{"backup", dest, "--keep", "2"}, env(in.data, srcDB), nil, &out); err != nil {
+	backupNow := func() error {
+		return run(ctx, []string{"backup", dest, "--keep", "2"}, process{getenv: env(in.data, srcDB), stdout: &out, now: in.clock.Now})
+	}
+	for range 3 { // three generations, a minute apart; keep two
+		if err := backupNow(); err != nil {
 			t.Fatalf("backup: %v\n%s", err, out.String())
 		}
+		in.clock.Advance(time.Minute)
+	}
+	in.clock.Advance(-time.Minute)
+	if err := backupNow(); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("a backup at the time of an existing generation: %v, want it refused", err)
 	}
 	store, _ := openDest(ctx, dest)
 	if gens, _ := backup.Generations(ctx, store); len(gens) != 2 {
@@ -85,17 +95,39 @@ func backupDrill(t *testing.T, newDB func() string) {
 		t.Fatal(err)
 	}
 	dstDB := newDB()
-	if err := run(ctx, []string{"restore", dest}, env(fresh, dstDB), nil, &out); err != nil {
+	if err := run(ctx, []string{"restore", dest}, process{getenv: env(fresh, dstDB), stdout: &out, now: in.clock.Now}); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out.String())
 	}
-	if err := run(ctx, []string{"restore", dest}, env(fresh, dstDB), nil, &out); err == nil {
+	if err := run(ctx, []string{"restore", dest}, process{getenv: env(fresh, dstDB), stdout: &out, now: in.clock.Now}); err == nil {
 		t.Error("a second restore into a non-empty instance succeeded")
 	}
 	// Without the master key a backup does not open.
-	if err := run(ctx, []string{"restore", dest}, env(t.TempDir(), newDB()), nil, &out); err == nil || !strings.Contains(err.Error(), "master key") {
+	if err := run(ctx, []string{"restore", dest}, process{getenv: env(t.TempDir(), newDB()), stdout: &out, now: in.clock.Now}); err == nil || !strings.Contains(err.Error(), "master key") {
 		t.Errorf("restore without the master key: %v", err)
 	}
-	in2 := startInstance(t, instanceOptions{database: dstDB, env: map[string]string{"MEDBOX_DATA": fresh, "MEDBOX_CHUNK_SIZE": "256KiB"}})
+	// Restored three days later, past the box's 72-hour expiry: what expired
+	// since the backup is swept before anyone can reach it.
+	late, lateDB := t.TempDir(), newDB()
+	if err := os.WriteFile(filepath.Join(late, "master.key"), keyFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := clocktest.At(in.clock.Now().Add(73 * time.Hour))
+	if err := run(ctx, []string{"restore", dest}, process{getenv: env(late, lateDB), stdout: &out, now: later.Now}); err != nil {
+		t.Fatalf("restore after expiry: %v\n%s", err, out.String())
+	}
+	a, err := openForCommand(ctx, nil, process{getenv: env(late, lateDB), stdout: &out, now: later.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"boxes", "files", "comments"} {
+		var n int
+		if err := a.db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("restored after expiry: %d rows in %s (%v); want none", n, table, err)
+		}
+	}
+	a.close()
+
+	in2 := startInstance(t, instanceOptions{database: dstDB, clock: in.clock, env: map[string]string{"MEDBOX_DATA": fresh, "MEDBOX_CHUNK_SIZE": "256KiB"}})
 	got := tableCounts(t, in2)
 	for table, n := range counts {
 		if table == "jobs" || table == "audit_events" || table == "audit_head" || table == "sessions" {

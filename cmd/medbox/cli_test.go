@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/member"
 )
 
@@ -16,20 +17,21 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 
 func TestCommandLineAdministration(t *testing.T) {
 	data := t.TempDir()
+	clk := clocktest.New()
 	env := envOf(map[string]string{"MEDBOX_DATA": data})
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, []string{"admin", "create-admin"}, env, strings.NewReader(""), &out); err != nil {
+	if err := run(ctx, []string{"admin", "create-admin"}, process{getenv: env, stdin: strings.NewReader(""), stdout: &out, now: clk.Now}); err != nil {
 		t.Fatalf("create-admin without e-mail: %v", err)
 	}
 	if !strings.Contains(out.String(), "/setup?token=") {
 		t.Errorf("create-admin without e-mail printed no setup link: %q", out.String())
 	}
 	out.Reset()
-	if err := run(ctx, []string{"admin", "create-admin", "--email", "root@example.jp"}, env, strings.NewReader("short\n"), &out); err == nil {
+	if err := run(ctx, []string{"admin", "create-admin", "--email", "root@example.jp"}, process{getenv: env, stdin: strings.NewReader("short\n"), stdout: &out, now: clk.Now}); err == nil {
 		t.Error("create-admin accepted a short password")
 	}
-	if err := run(ctx, []string{"admin", "create-admin", "--email", "root@example.jp"}, env, strings.NewReader("a long admin secret\n"), &out); err != nil {
+	if err := run(ctx, []string{"admin", "create-admin", "--email", "root@example.jp"}, process{getenv: env, stdin: strings.NewReader("a long admin secret\n"), stdout: &out, now: clk.Now}); err != nil {
 		t.Fatalf("create-admin: %v", err)
 	}
 	if strings.Contains(out.String(), "a long admin secret") || strings.Contains(out.String(), "root@example.jp") {
@@ -38,7 +40,7 @@ func TestCommandLineAdministration(t *testing.T) {
 
 	// A member registers (through the library, as the web would) and the shell approves.
 	cfgEnv := map[string]string{"MEDBOX_DATA": data}
-	a, err := openForCommand(ctx, nil, envOf(cfgEnv), &out)
+	a, err := openForCommand(ctx, nil, process{getenv: envOf(cfgEnv), stdout: &out, now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func TestCommandLineAdministration(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Until the address is confirmed, the shell may not approve either.
-	if err := run(ctx, []string{"admin", "approve", "--email", "cli@example.jp"}, env, nil, &out); err == nil {
+	if err := run(ctx, []string{"admin", "approve", "--email", "cli@example.jp"}, process{getenv: env, stdout: &out, now: clk.Now}); err == nil {
 		t.Error("approve of an unconfirmed member succeeded")
 	}
 	if _, err := a.jobs.RunDue(ctx); err != nil {
@@ -61,25 +63,25 @@ func TestCommandLineAdministration(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.close()
-	if err := run(ctx, []string{"admin", "approve", "--email", "cli@example.jp"}, env, nil, &out); err != nil {
+	if err := run(ctx, []string{"admin", "approve", "--email", "cli@example.jp"}, process{getenv: env, stdout: &out, now: clk.Now}); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
 	if !strings.Contains(out.String(), "status active") {
 		t.Errorf("approve output: %q", out.String())
 	}
 	out.Reset()
-	if err := run(ctx, []string{"audit", "verify"}, env, nil, &out); err != nil {
+	if err := run(ctx, []string{"audit", "verify"}, process{getenv: env, stdout: &out, now: clk.Now}); err != nil {
 		t.Fatalf("audit verify: %v", err)
 	}
 	if !strings.Contains(out.String(), "intact") {
 		t.Errorf("audit verify output: %q", out.String())
 	}
 	// Tampering is reported with the broken link.
-	a, _ = openForCommand(ctx, nil, envOf(cfgEnv), &out)
+	a, _ = openForCommand(ctx, nil, process{getenv: envOf(cfgEnv), stdout: &out, now: clk.Now})
 	a.db.ExecContext(ctx, `DROP TRIGGER audit_events_no_update`)
 	a.db.ExecContext(ctx, `UPDATE audit_events SET actor = 'forged' WHERE seq = 2`)
 	a.close()
-	err = run(ctx, []string{"audit", "verify"}, env, nil, &out)
+	err = run(ctx, []string{"audit", "verify"}, process{getenv: env, stdout: &out, now: clk.Now})
 	if err == nil || !strings.Contains(err.Error(), "event 2") {
 		t.Errorf("audit verify after tampering: %v, want a broken link at event 2", err)
 	}

@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/blob/s3/s3test"
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
 // cluster is two whole instances on one PostgreSQL database, one S3 bucket, one
 // master key and one SMTP server: a cluster behind a load balancer, with each
-// instance reached on its own address. Each instance has its own moved clock;
-// advance moves both.
+// instance reached on its own address. Both read one moved clock, as the
+// instances of a cluster share one time.
 type cluster struct {
 	t    *testing.T
 	a, b *instance
@@ -40,8 +41,9 @@ func startCluster(t *testing.T, extra map[string]string) *cluster {
 		env[k] = v
 	}
 	p := &cluster{t: t, mail: srv}
-	p.a = startInstance(t, instanceOptions{database: db, env: env})
-	p.b = startInstance(t, instanceOptions{database: db, env: env})
+	clk := clocktest.New()
+	p.a = startInstance(t, instanceOptions{database: db, env: env, clock: clk})
+	p.b = startInstance(t, instanceOptions{database: db, env: env, clock: clk})
 	p.env = map[string]string{"MEDBOX_DATABASE": db}
 	for k, v := range env {
 		p.env[k] = v
@@ -50,8 +52,7 @@ func startCluster(t *testing.T, extra map[string]string) *cluster {
 }
 
 func (p *cluster) advance(d time.Duration) {
-	p.a.clock.Advance(d)
-	p.b.clock.Advance(d)
+	p.a.clock.Advance(d) // b reads the same clock
 }
 
 // deliver makes both instances run what is due at the same moment, as two

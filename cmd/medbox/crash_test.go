@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/blob/s3/s3test"
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
@@ -74,7 +75,7 @@ type crashRig struct {
 func newCrashRig(t *testing.T, env map[string]string) *crashRig {
 	env["MEDBOX_CHUNK_SIZE"] = "256KiB"
 	start := time.Now()
-	p := startProc(t, env)
+	p := startProc(t, clocktest.New(), env)
 	r := &crashRig{t: t, p: p, files: map[string][]byte{},
 		hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * crashClients}}}
 	t.Cleanup(r.hc.CloseIdleConnections)

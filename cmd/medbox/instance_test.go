@@ -28,32 +28,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/sqldb"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
-
-// clock is a moveable time for tests: every timer of the app reads it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
 type syncBuffer struct {
@@ -79,7 +60,7 @@ type instance struct {
 	t     testing.TB
 	app   *app
 	url   string
-	clock *clock
+	clock *clocktest.Clock // every timer of the app reads it
 	out   *syncBuffer
 	data  string
 	roots *x509.CertPool
@@ -103,8 +84,9 @@ type instanceOptions struct {
 	roots    *x509.CertPool   // trust these for an HTTPS instance
 	smtp     *mailtest.Server // send mail through this server instead of the outbox
 
-	adminSecondFactor bool          // administrators must enrol a second factor, as in production (mfa_test.go)
-	chunkIdle         time.Duration // a chunk request without a byte for this long ends (0: the default)
+	adminSecondFactor bool             // administrators must enrol a second factor, as in production (mfa_test.go)
+	chunkIdle         time.Duration    // a chunk request without a byte for this long ends (0: the default)
+	clock             *clocktest.Clock // the instance's time; nil: a new clock at clocktest.Start()
 }
 
 func startInstance(t testing.TB, o instanceOptions) *instance {
@@ -133,7 +115,11 @@ func startInstance(t testing.TB, o instanceOptions) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{t: t, clock: newClock(), out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp}
+	clk := o.clock
+	if clk == nil {
+		clk = clocktest.New()
+	}
+	in := &instance{t: t, clock: clk, out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp}
 	hp := member.TestHashParams
 	a, err := newApp(t.Context(), cfg, newLogger(in.out, cfg.LogLevel), appOptions{now: in.clock.Now, hashParams: &hp, smtpRoots: smtpRoots,
 		adminsWithoutSecondFactor: !o.adminSecondFactor, chunkIdle: o.chunkIdle})

@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // keysCmd runs `medbox keys rotate`: a new master key becomes current, every data
 // key is rewrapped under it in small transactions while the service keeps running,
 // and the old master key leaves the key file (R-X3). Running instances notice the
 // new key file by themselves.
-func keysCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func keysCmd(ctx context.Context, args []string, p process) error {
+	stdout := p.stdout
 	if len(args) == 0 || args[0] != "rotate" {
 		return errors.New("keys: want rotate")
 	}
-	a, err := openForCommand(ctx, args[1:], getenv, stdout)
+	a, err := openForCommand(ctx, args[1:], p)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func TestKeyRotationWhileServing(t *testing.T) {
 	}
 	var out bytes.Buffer
 	env := envOf(map[string]string{"MEDBOX_DATA": in.data})
-	if err := run(context.Background(), []string{"keys", "rotate"}, env, nil, &out); err != nil {
+	if err := run(context.Background(), []string{"keys", "rotate"}, process{getenv: env, stdout: &out, now: in.clock.Now}); err != nil {
 		t.Fatalf("keys rotate: %v", err)
 	}
 	if !strings.Contains(out.String(), "rewrapped") {

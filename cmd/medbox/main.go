@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/medbox-jp/medbox/internal/dicom"
 )
@@ -16,7 +17,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], process{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, now: processClock(os.Getenv)}); err != nil {
 		fmt.Fprintln(os.Stderr, "medbox:", err)
 		os.Exit(1)
 	}
@@ -39,25 +40,39 @@ commands:
                                  (the service may keep running; the old key is then no longer needed)
 `
 
+// process is what a command may take from the process it runs in: the
+// environment, the standard streams and the clock. Only main fills it from the
+// operating system; tests hand in their own, with their moved clock.
+type process struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	now    func() time.Time
+}
+
 // run is the whole program; only it reads the environment, so tests call it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+func run(ctx context.Context, args []string, p process) error {
+	if p.now == nil {
+		p.now = time.Now
+	}
+	stdin, stdout := p.stdin, p.stdout
 	if len(args) == 0 {
 		fmt.Fprint(stdout, usage)
 		return fmt.Errorf("no command given")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
-		return serve(ctx, rest, getenv, stdout)
+		return serve(ctx, rest, p)
 	case "admin":
-		return admin(ctx, rest, getenv, stdin, stdout)
+		return admin(ctx, rest, p)
 	case "audit":
-		return auditCmd(ctx, rest, getenv, stdout)
+		return auditCmd(ctx, rest, p)
 	case "keys":
-		return keysCmd(ctx, rest, getenv, stdout)
+		return keysCmd(ctx, rest, p)
 	case "backup":
-		return backupCmd(ctx, rest, getenv, stdout)
+		return backupCmd(ctx, rest, p)
 	case "restore":
-		return restoreCmd(ctx, rest, getenv, stdout)
+		return restoreCmd(ctx, rest, p)
 	case "dicom-worker":
 		// Hidden: the guarded child process that parses untrusted DICOM (see
 		// dicom.Guard); it reads its request on stdin and answers on stdout.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/job"
 	"github.com/medbox-jp/medbox/internal/mail"
@@ -60,18 +61,14 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	sa.do("GET", "/no/such/page", nil, nil)
 
 	ctx := context.Background()
-	if err := job.Enqueue(ctx, in.db(), "test.nobody-handles-this", struct{}{}); err != nil {
+	if err := job.Enqueue(ctx, in.db(), in.clock.Now(), "test.nobody-handles-this", struct{}{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := job.Enqueue(ctx, in.db(), mail.JobKind, "not a message"); err != nil { // dies at once: cannot be decoded
+	if err := job.Enqueue(ctx, in.db(), in.clock.Now(), mail.JobKind, "not a message"); err != nil { // dies at once: cannot be decoded
 		t.Fatal(err)
 	}
 	in.deliver()
-	// A job waits from when it was written (real time); move the clock an hour
-	// past that.
-	if d := time.Until(in.clock.Now()); d < time.Hour {
-		in.clock.Advance(time.Hour - d)
-	}
+	in.clock.Advance(time.Hour) // the job nobody handles has waited an hour
 
 	m := scrapeMetrics(t, in)
 	chunk := `route="PUT /api/v1/uploads/{id}/chunks/{n}"`
@@ -122,7 +119,7 @@ func TestMetricsAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		hp := member.TestHashParams
-		a, err := newApp(t.Context(), cfg, newLogger(&syncBuffer{}, "error"), appOptions{hashParams: &hp, metricsToken: token})
+		a, err := newApp(t.Context(), cfg, newLogger(&syncBuffer{}, "error"), appOptions{now: clocktest.New().Now, hashParams: &hp, metricsToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +167,9 @@ func TestMetricsAccess(t *testing.T) {
 	env := map[string]string{"MEDBOX_DATA": t.TempDir(), "MEDBOX_LISTEN": addr, "MEDBOX_METRICS_TOKEN": "from-env", "MEDBOX_LOG_LEVEL": "error"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), &syncBuffer{}) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, process{getenv: envOf(env), stdin: strings.NewReader(""), stdout: &syncBuffer{}, now: clocktest.New().Now})
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

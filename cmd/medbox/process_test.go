@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/medbox-jp/medbox/internal/clocktest"
 )
 
 // The tests that kill an instance need a real process: the medbox binary, built
@@ -46,7 +48,9 @@ func medboxBinary(t testing.TB) string {
 			return
 		}
 		tmp := filepath.Join(dir, fmt.Sprintf("medbox.%d.tmp", os.Getpid()))
-		args := []string{"build", "-o", tmp}
+		// medbox_testclock: the process starts its clock where the test's clock
+		// stands (clock_testclock.go); nodynamic as in the Makefile.
+		args := []string{"build", "-tags=nodynamic,medbox_testclock", "-o", tmp}
 		if raceBuild {
 			args = append(args, "-race")
 		}
@@ -82,11 +86,13 @@ func procAddr(t testing.TB) string {
 // proc is `medbox serve` running as a child process, which a test may kill -9
 // and start again with the same configuration.
 type proc struct {
-	t    testing.TB
-	bin  string
-	env  map[string]string
-	url  string
-	data string
+	t     testing.TB
+	bin   string
+	clock *clocktest.Clock // the test's clock; see environ
+	born  time.Time        // wall time of startProc
+	env   map[string]string
+	url   string
+	data  string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -96,10 +102,11 @@ type proc struct {
 }
 
 // startProc starts medbox serve with env on top of the test's own environment
-// (which carries the S3 credentials) and waits until /readyz answers 200.
-func startProc(t testing.TB, env map[string]string) *proc {
+// (which carries the S3 credentials) and waits until /readyz answers 200. The
+// process's clock starts where clk stands.
+func startProc(t testing.TB, clk *clocktest.Clock, env map[string]string) *proc {
 	t.Helper()
-	p := &proc{t: t, bin: medboxBinary(t), env: map[string]string{}, out: &syncBuffer{}}
+	p := &proc{t: t, bin: medboxBinary(t), clock: clk, born: time.Now(), env: map[string]string{}, out: &syncBuffer{}}
 	for k, v := range env {
 		p.env[k] = v
 	}
@@ -123,8 +130,13 @@ func startProc(t testing.TB, env map[string]string) *proc {
 	return p
 }
 
+// environ is the environment of a start or a command: the test's own, p.env, and
+// the clock. The process's clock starts at the test's clock plus the wall time
+// since startProc, so it never runs back across restarts while the test's clock
+// stands still, and it follows the test's clock when that moves.
 func (p *proc) environ() []string {
-	env := os.Environ()
+	at := clocktest.At(p.clock.Now().Add(time.Since(p.born)))
+	env := append(os.Environ(), at.Environ())
 	for k, v := range p.env {
 		env = append(env, k+"="+v)
 	}

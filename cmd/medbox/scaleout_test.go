@@ -20,6 +20,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/blob/s3/s3test"
 	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
@@ -228,13 +229,8 @@ func scaleKilledMidUpload(t *testing.T, p *cluster, sa, sb *client, boxID string
 	for k, v := range p.env {
 		env[k] = v
 	}
-	env["MEDBOX_SMTP_URL"] = "" // its real clock must not send the cluster's mail early
-	// The process runs on the real clock and purges sessions idle by its time as
-	// it starts; bring the cluster's clocks up to it, as instances share one time.
-	if ahead := time.Until(p.a.clock.Now()); ahead < time.Minute {
-		p.advance(time.Minute - ahead)
-	}
-	child := startProc(t, env)
+	env["MEDBOX_SMTP_URL"] = ""           // its clock runs on by itself and must not send the cluster's mail early
+	child := startProc(t, p.a.clock, env) // starts where the cluster's clock stands
 	sa.relogin()
 	sb.tok = sa.tok
 	sc := child.instance().client()
@@ -281,6 +277,9 @@ func scaleKilledMidUpload(t *testing.T, p *cluster, sa, sb *client, boxID string
 	<-trigger
 	child.kill()
 	wg.Wait()
+	// The dead process's chunk claims carry its clock, which ran on from the
+	// cluster's; b takes those chunks once the claims are stale (20 s unrenewed).
+	p.advance(time.Since(child.born) + 21*time.Second)
 	var st uploadJSON
 	must(t, sb.json("GET", "/api/v1/uploads/"+u.ID, nil, &st), http.StatusOK, "status on b")
 	have := map[int]bool{}
@@ -436,7 +435,7 @@ func TestScaleOutInstancesStartAtOnce(t *testing.T) {
 			}
 			<-gate
 			hp := member.TestHashParams
-			apps[i], errs[i] = newApp(context.Background(), cfg, newLogger(&syncBuffer{}, "error"), appOptions{hashParams: &hp})
+			apps[i], errs[i] = newApp(context.Background(), cfg, newLogger(&syncBuffer{}, "error"), appOptions{now: clocktest.New().Now, hashParams: &hp})
 		})
 	}
 	close(gate)

@@ -27,18 +27,18 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(args, getenv)
+func serve(ctx context.Context, args []string, p process) error {
+	cfg, err := config.Load(args, p.getenv)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stdout, cfg.LogLevel)
-	a, err := newApp(ctx, cfg, log, appOptions{metricsToken: getenv("MEDBOX_METRICS_TOKEN")}) // a secret: no flag, so not in ps
+	log := newLogger(p.stdout, cfg.LogLevel)
+	a, err := newApp(ctx, cfg, log, appOptions{now: p.now, metricsToken: p.getenv("MEDBOX_METRICS_TOKEN")}) // a secret: no flag, so not in ps
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	return a.serve(ctx, stdout)
+	return a.serve(ctx, p.stdout)
 }
 
 // serve listens until ctx ends, then shuts down gracefully: no new connections,

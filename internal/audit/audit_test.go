@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/audit"
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/sqldb"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
-var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+var t0 = clocktest.Start()
 
 func record(t *testing.T, db *sqldb.DB, e audit.Event) {
 	t.Helper()

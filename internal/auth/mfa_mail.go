@@ -30,7 +30,7 @@ func (s *Service) mailFactor(ctx context.Context, tx *sqldb.Tx, m *member.Member
 	}
 	msg := mail.Compose(i18n.Lang(m.Lang), "mail."+kind, map[string]any{"Link": link})
 	msg.To = []string{string(m.Email)}
-	if err := mail.Enqueue(ctx, tx, msg); err != nil {
+	if err := mail.Enqueue(ctx, tx, s.now(), msg); err != nil {
 		return fmt.Errorf("queue %s mail: %w", kind, err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,6 +69,15 @@ func Run(ctx context.Context, o Options, dest blob.Store) (*Manifest, error) {
 	now := o.Now().UTC()
 	name := now.Format("20060102T150405.000Z")
 	name = strings.ReplaceAll(name, ".", "")
+	// A generation is never overwritten: two backups in the same millisecond
+	// (clocks that disagree, a clock set back) would otherwise mix into one.
+	gens, err := Generations(ctx, dest)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(gens, name) {
+		return nil, fmt.Errorf("back up: generation %s already exists in the destination; is the clock set back?", name)
+	}
 	dk, key, err := o.Master.NewDetachedKey("backup/" + name)
 	if err != nil {
 		return nil, err

@@ -88,7 +88,7 @@ func (s *Service) Create(ctx context.Context, sender member.ID, d Draft, addr st
 			Addr: addr, Detail: map[string]string{"recipients": fmt.Sprint(len(to)), "expires_at": now.Add(d.ExpiresIn).UTC().Format(time.RFC3339)}}); err != nil {
 			return err
 		}
-		return job.Enqueue(ctx, tx, EventShared, SharedEvent{Box: id, To: to, By: sender})
+		return job.Enqueue(ctx, tx, now, EventShared, SharedEvent{Box: id, To: to, By: sender})
 	})
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func (s *Service) AddRecipients(ctx context.Context, actor member.ID, id ID, who
 			Addr: addr, Detail: map[string]string{"added": joinIDs(added)}}); err != nil {
 			return err
 		}
-		return job.Enqueue(ctx, tx, EventShared, SharedEvent{Box: id, To: added, By: actor})
+		return job.Enqueue(ctx, tx, now, EventShared, SharedEvent{Box: id, To: added, By: actor})
 	})
 }
 

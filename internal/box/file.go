@@ -40,7 +40,7 @@ func (s *Service) AddFileTx(ctx context.Context, tx *sqldb.Tx, f File, addr stri
 			return fmt.Errorf("add file to box %s: %w", f.Box, err)
 		}
 	}
-	return job.Enqueue(ctx, tx, EventFileAdded, FileAddedEvent{Box: f.Box, File: f.ID, By: f.Sender})
+	return job.Enqueue(ctx, tx, now, EventFileAdded, FileAddedEvent{Box: f.Box, File: f.ID, By: f.Sender})
 }
 
 // OnFileAdded registers fn to run inside the transaction that adds a completed
@@ -108,7 +108,7 @@ func (s *Service) dropFileTx(ctx context.Context, tx *sqldb.Tx, f *File) error {
 	if err := s.ReleaseTx(ctx, tx, f.Sender, f.Box, f.Size); err != nil {
 		return err
 	}
-	return EraseLater(ctx, tx, FilePrefix(f.ID), PreviewPrefix(f.ID))
+	return s.EraseLater(ctx, tx, FilePrefix(f.ID), PreviewPrefix(f.ID))
 }
 
 // EraseKind is the job that deletes blobs under prefixes whose keys are gone.
@@ -120,8 +120,8 @@ type erasePayload struct {
 
 // EraseLater queues the deletion of every blob under prefixes, in the caller's
 // transaction. The job is idempotent and retried until the store confirms.
-func EraseLater(ctx context.Context, tx *sqldb.Tx, prefixes ...string) error {
-	return job.Enqueue(ctx, tx, EraseKind, erasePayload{Prefixes: prefixes}, job.MaxAttempts(50))
+func (s *Service) EraseLater(ctx context.Context, tx *sqldb.Tx, prefixes ...string) error {
+	return job.Enqueue(ctx, tx, s.now(), EraseKind, erasePayload{Prefixes: prefixes}, job.MaxAttempts(50))
 }
 
 // RegisterJobs makes q erase blobs and expire boxes.

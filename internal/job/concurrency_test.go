@@ -20,7 +20,7 @@ func TestTwoInstancesRunEachJobOnce(t *testing.T) {
 		ctx := t.Context()
 		err := dbA.Tx(ctx, func(tx *sqldb.Tx) error {
 			for i := range jobs {
-				if err := job.Enqueue(ctx, tx, "test.count", i); err != nil {
+				if err := job.Enqueue(ctx, tx, start, "test.count", i); err != nil {
 					return err
 				}
 			}
@@ -102,7 +102,7 @@ func TestRunWakesOnCommit(t *testing.T) {
 		defer func() { stop(); wg.Wait() }()
 
 		time.Sleep(100 * time.Millisecond) // let the workers find nothing and go to sleep
-		err := db.Tx(t.Context(), func(tx *sqldb.Tx) error { return job.Enqueue(t.Context(), tx, "test.wake", nil) })
+		err := db.Tx(t.Context(), func(tx *sqldb.Tx) error { return job.Enqueue(t.Context(), tx, start, "test.wake", nil) })
 		if err != nil {
 			t.Fatal(err)
 		}

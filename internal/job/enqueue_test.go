@@ -33,7 +33,7 @@ func TestEnqueueCommitsWithTheTransaction(t *testing.T) {
 
 		errRollback := errors.New("roll back")
 		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
-			if err := job.Enqueue(ctx, tx, "test.notice", notice{To: "rolled back"}); err != nil {
+			if err := job.Enqueue(ctx, tx, start, "test.notice", notice{To: "rolled back"}); err != nil {
 				return err
 			}
 			return errRollback
@@ -47,7 +47,7 @@ func TestEnqueueCommitsWithTheTransaction(t *testing.T) {
 		}
 
 		err = db.Tx(ctx, func(tx *sqldb.Tx) error {
-			return job.Enqueue(ctx, tx, "test.notice", notice{To: "committed", Note: "日本語"})
+			return job.Enqueue(ctx, tx, start, "test.notice", notice{To: "committed", Note: "日本語"})
 		})
 		if err != nil {
 			t.Fatalf("Tx(): %v", err)
@@ -70,18 +70,18 @@ func TestKeyMakesAJobUnique(t *testing.T) {
 		var runs counter
 		q.Handle("test.once", func(context.Context, *job.Job) error { runs.inc(); return nil })
 
-		enqueue(t, db, "test.once", notice{Note: "first"}, job.Key("box-1:shared"))
-		enqueue(t, db, "test.once", notice{Note: "second"}, job.Key("box-1:shared"))
+		enqueue(t, db, start, "test.once", notice{Note: "first"}, job.Key("box-1:shared"))
+		enqueue(t, db, start, "test.once", notice{Note: "second"}, job.Key("box-1:shared"))
 		if n := countJobs(t, db, "test.once"); n != 1 {
 			t.Fatalf("%d jobs after enqueueing one key twice, want 1", n)
 		}
 		runDue(t, q)
-		enqueue(t, db, "test.once", notice{Note: "after it ran"}, job.Key("box-1:shared"))
+		enqueue(t, db, start, "test.once", notice{Note: "after it ran"}, job.Key("box-1:shared"))
 		runDue(t, q)
 		if runs.get() != 1 {
 			t.Errorf("ran %d times, want 1: the key holds also after the job ran", runs.get())
 		}
-		enqueue(t, db, "test.once", notice{Note: "other key"}, job.Key("box-2:shared"))
+		enqueue(t, db, start, "test.once", notice{Note: "other key"}, job.Key("box-2:shared"))
 		runDue(t, q)
 		if runs.get() != 2 {
 			t.Errorf("ran %d times, want 2: another key is another job", runs.get())
@@ -94,7 +94,7 @@ func TestFinishedJobPayloadIsErased(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		q := newQueue(db, "a", newClock(start))
 		q.Handle("test.personal", func(context.Context, *job.Job) error { return nil })
-		enqueue(t, db, "test.personal", notice{To: "alice@example.jp"})
+		enqueue(t, db, start, "test.personal", notice{To: "alice@example.jp"})
 		if r := jobRow(t, db, "test.personal"); !strings.Contains(r.Payload, "alice@example.jp") {
 			t.Fatalf("queued payload = %q, want the address", r.Payload)
 		}
@@ -109,7 +109,7 @@ func TestJobOfUnknownKindWaits(t *testing.T) {
 	t.Parallel()
 	sqltest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		q := newQueue(db, "a", newClock(start))
-		enqueue(t, db, "test.elsewhere", notice{})
+		enqueue(t, db, start, "test.elsewhere", notice{})
 		runDue(t, q)
 		if r := jobRow(t, db, "test.elsewhere"); r.State != "queued" || r.Attempts != 0 {
 			t.Errorf("job without a handler here: state %q, %d attempts; want queued, 0 (another instance may handle it)", r.State, r.Attempts)

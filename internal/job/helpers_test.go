@@ -7,36 +7,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/job"
 	"github.com/medbox-jp/medbox/internal/sqldb"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
-// clock is a test clock that moves only when told to.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 // start is where test clocks begin: on the hour, so the housekeeping slot is stable.
-var start = time.Date(2031, 4, 1, 9, 0, 0, 0, time.UTC)
+var start = clocktest.Start()
 
-func newClock(t time.Time) *clock { return &clock{now: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock(t time.Time) *clocktest.Clock { return clocktest.At(t) }
 
 // newQueue returns a queue named owner on db that tells time by c.
-func newQueue(db *sqldb.DB, owner string, c *clock) *job.Queue {
+func newQueue(db *sqldb.DB, owner string, c *clocktest.Clock) *job.Queue {
 	return job.New(db, job.Options{Owner: owner, Now: c.Now, Logger: slog.New(slog.DiscardHandler), Lease: time.Minute})
 }
 
@@ -48,10 +31,10 @@ func runDue(t *testing.T, q *job.Queue) {
 	}
 }
 
-// enqueue writes a job outside any transaction and fails t on error.
-func enqueue(t *testing.T, db *sqldb.DB, kind string, payload any, opts ...job.Option) {
+// enqueue writes a job at now outside any transaction and fails t on error.
+func enqueue(t *testing.T, db *sqldb.DB, now time.Time, kind string, payload any, opts ...job.Option) {
 	t.Helper()
-	if err := job.Enqueue(t.Context(), db, kind, payload, opts...); err != nil {
+	if err := job.Enqueue(t.Context(), db, now, kind, payload, opts...); err != nil {
 		t.Fatalf("Enqueue(%s): %v", kind, err)
 	}
 }

@@ -58,8 +58,9 @@ func MaxAttempts(n int) Option { return func(o *enqueueOptions) { o.maxAttempts 
 
 // Enqueue writes a job of kind with payload (marshalled as JSON) through q — the
 // caller's transaction, so the job exists exactly when the change that caused it
-// commits. After the commit, local workers are woken at once.
-func Enqueue(ctx context.Context, q sqldb.Querier, kind string, payload any, opts ...Option) error {
+// commits — written at now, the caller's clock. After the commit, local workers
+// are woken at once.
+func Enqueue(ctx context.Context, q sqldb.Querier, now time.Time, kind string, payload any, opts ...Option) error {
 	o := enqueueOptions{maxAttempts: DefaultMaxAttempts}
 	for _, opt := range opts {
 		opt(&o)
@@ -78,7 +79,7 @@ func Enqueue(ctx context.Context, q sqldb.Querier, kind string, payload any, opt
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO jobs (id, kind, payload, dedup_key, state, run_at, max_attempts, created_at)
 		VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) ON CONFLICT DO NOTHING`,
-		newID(), kind, string(b), key, runAt, o.maxAttempts, sqldb.Millis(time.Now()))
+		newID(), kind, string(b), key, runAt, o.maxAttempts, sqldb.Millis(now))
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", kind, err)
 	}

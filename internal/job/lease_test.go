@@ -56,7 +56,7 @@ func TestExpiredLeaseIsClaimedByAnotherInstance(t *testing.T) {
 		})
 		var bRuns counter
 		b.Handle("test.slow", func(context.Context, *job.Job) error { bRuns.inc(); return nil })
-		enqueue(t, db, "test.slow", notice{})
+		enqueue(t, db, c.Now(), "test.slow", notice{})
 
 		aDone := runDueAsync(t, a, stuck)
 		<-stuck.started
@@ -99,7 +99,7 @@ func TestLateFinishOfSameInstanceIsIgnored(t *testing.T) {
 			second.block()
 			return nil
 		})
-		enqueue(t, db, "test.slow", notice{})
+		enqueue(t, db, c.Now(), "test.slow", notice{})
 
 		firstDone := runDueAsync(t, q, first)
 		<-first.started
@@ -137,7 +137,7 @@ func TestHeartbeatKeepsALongJob(t *testing.T) {
 		a.Handle("test.long", func(context.Context, *job.Job) error { long.block(); return nil })
 		var bRuns counter
 		b.Handle("test.long", func(context.Context, *job.Job) error { bRuns.inc(); return nil })
-		enqueue(t, db, "test.long", notice{})
+		enqueue(t, db, time.Now(), "test.long", notice{})
 
 		aDone := runDueAsync(t, a, long)
 		<-long.started
@@ -168,7 +168,7 @@ func TestStoppedQueuePutsBackItsJob(t *testing.T) {
 		})
 		var bRuns counter
 		b.Handle("test.cut", func(context.Context, *job.Job) error { bRuns.inc(); return nil })
-		enqueue(t, db, "test.cut", notice{}, job.MaxAttempts(1))
+		enqueue(t, db, c.Now(), "test.cut", notice{}, job.MaxAttempts(1))
 
 		runCtx, stop := context.WithCancel(t.Context())
 		ran := make(chan error, 1)

@@ -49,7 +49,7 @@ func (q *Queue) schedulePeriodic(ctx context.Context) error {
 	q.mu.Unlock()
 	for _, d := range due {
 		key := fmt.Sprintf("periodic:%s:%d", d.Name, d.Slot.UnixMilli())
-		if err := Enqueue(ctx, q.db, periodicKind+d.Name, d, Key(key), At(d.Slot), MaxAttempts(3)); err != nil {
+		if err := Enqueue(ctx, q.db, now, periodicKind+d.Name, d, Key(key), At(d.Slot), MaxAttempts(3)); err != nil {
 			return err
 		}
 		q.mu.Lock()

@@ -98,15 +98,15 @@ func TestHousekeepingDeletesOldJobs(t *testing.T) {
 		q.Handle("test.recent", func(context.Context, *job.Job) error { return nil })
 		q.Handle("test.broken", func(context.Context, *job.Job) error { return errors.New("mailbox full") })
 
-		enqueue(t, db, "test.old", notice{}, job.Key("once"))
-		enqueue(t, db, "test.broken", notice{To: "carol@example.jp"}, job.MaxAttempts(1))
+		enqueue(t, db, c.Now(), "test.old", notice{}, job.Key("once"))
+		enqueue(t, db, c.Now(), "test.broken", notice{To: "carol@example.jp"}, job.MaxAttempts(1))
 		runDue(t, q) // both finish at 09:00 on day 1
 		if r := jobRow(t, db, "test.broken"); r.State != "dead" || !strings.Contains(r.Payload, "carol@example.jp") {
 			t.Fatalf("fresh dead job: state %q, payload %q; want dead, kept for inspection", r.State, r.Payload)
 		}
 
 		c.Advance(23 * time.Hour) // 08:00 on day 2: not yet past retention
-		enqueue(t, db, "test.recent", notice{})
+		enqueue(t, db, c.Now(), "test.recent", notice{})
 		runDue(t, q)
 		if n := countJobs(t, db, "test.old"); n != 1 {
 			t.Fatalf("done job within retention: %d rows, want 1", n)
@@ -125,7 +125,7 @@ func TestHousekeepingDeletesOldJobs(t *testing.T) {
 		}
 
 		// With the finished job gone, its key is free again.
-		enqueue(t, db, "test.old", notice{}, job.Key("once"))
+		enqueue(t, db, c.Now(), "test.old", notice{}, job.Key("once"))
 		runDue(t, q)
 		if oldRuns.get() != 2 {
 			t.Errorf("keyed job ran %d times, want 2 (the key was freed by housekeeping)", oldRuns.get())

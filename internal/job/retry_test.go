@@ -43,7 +43,7 @@ func TestFailedJobIsRetriedAfterBackoff(t *testing.T) {
 			}
 			return nil
 		})
-		enqueue(t, db, "test.flaky", notice{})
+		enqueue(t, db, c.Now(), "test.flaky", notice{})
 
 		runDue(t, q)
 		for attempt := 1; attempt <= 2; attempt++ {
@@ -80,7 +80,7 @@ func TestJobDiesAfterMaxAttempts(t *testing.T) {
 		q := newQueue(db, "a", c)
 		var runs counter
 		q.Handle("test.broken", func(context.Context, *job.Job) error { runs.inc(); return errors.New("server on fire") })
-		enqueue(t, db, "test.broken", notice{To: "bob@example.jp"}, job.MaxAttempts(3))
+		enqueue(t, db, c.Now(), "test.broken", notice{To: "bob@example.jp"}, job.MaxAttempts(3))
 		for range 5 {
 			runDue(t, q)
 			c.Advance(2 * time.Hour)
@@ -117,8 +117,8 @@ func TestPermanentErrorBuriesAtOnce(t *testing.T) {
 			var n int
 			return j.Decode(&n)
 		})
-		enqueue(t, db, "test.hopeless", notice{})
-		enqueue(t, db, "test.garbled", notice{})
+		enqueue(t, db, c.Now(), "test.hopeless", notice{})
+		enqueue(t, db, c.Now(), "test.garbled", notice{})
 		runDue(t, q)
 		c.Advance(2 * time.Hour)
 		runDue(t, q)
@@ -152,8 +152,8 @@ func TestPanickingHandlerCountsAsFailure(t *testing.T) {
 			return nil
 		})
 		q.Handle("test.calm", func(context.Context, *job.Job) error { runs.inc(); return nil })
-		enqueue(t, db, "test.panicky", notice{})
-		enqueue(t, db, "test.calm", notice{})
+		enqueue(t, db, c.Now(), "test.panicky", notice{})
+		enqueue(t, db, c.Now(), "test.calm", notice{})
 
 		runDue(t, q) // must not crash the test binary, and must go on to the next job
 		if runs.get() != 2 {

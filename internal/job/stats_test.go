@@ -14,15 +14,13 @@ import (
 func TestStatsReportDepthAndAge(t *testing.T) {
 	t.Parallel()
 	sqltest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		// Jobs record when they were created by the real clock, so this clock
-		// starts at the real time.
-		now := time.Now().Truncate(time.Second)
+		now := start
 		c := newClock(now)
 		q := newQueue(db, "a", c) // handles none of these kinds, so they stay queued
-		enqueue(t, db, "test.x", notice{})
-		enqueue(t, db, "test.x", notice{})
-		enqueue(t, db, "test.y", notice{}, job.At(now.Add(2*time.Minute)))
-		enqueue(t, db, "test.z", notice{}, job.At(now.Add(time.Hour)))
+		enqueue(t, db, c.Now(), "test.x", notice{})
+		enqueue(t, db, c.Now(), "test.x", notice{})
+		enqueue(t, db, c.Now(), "test.y", notice{}, job.At(now.Add(2*time.Minute)))
+		enqueue(t, db, c.Now(), "test.z", notice{}, job.At(now.Add(time.Hour)))
 
 		st, err := q.Stats(t.Context())
 		if err != nil {

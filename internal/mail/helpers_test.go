@@ -2,7 +2,6 @@ package mail_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -80,22 +79,4 @@ func checkDelivered(t *testing.T, got *mailtest.Message, want *mail.Message) {
 			t.Errorf("%s = %q, want %q", name, got.Header.Get(name), value)
 		}
 	}
-}
-
-// clock is a test clock that moves only when told to.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/medbox-jp/medbox/internal/job"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -15,15 +16,15 @@ const JobKind = "mail.send"
 
 // Enqueue queues m in the caller's transaction: it is sent only if the transaction
 // commits, and retried until the mail server takes it. Its Message-ID is fixed here,
-// so a retry is recognisably the same message.
-func Enqueue(ctx context.Context, q sqldb.Querier, m *Message) error {
+// so a retry is recognisably the same message. now is the caller's clock.
+func Enqueue(ctx context.Context, q sqldb.Querier, now time.Time, m *Message) error {
 	if err := m.validate(); err != nil {
 		return err
 	}
 	if m.ID == "" {
 		m.ID = newMessageID("@medbox.localhost")
 	}
-	return job.Enqueue(ctx, q, JobKind, m, job.MaxAttempts(20))
+	return job.Enqueue(ctx, q, now, JobKind, m, job.MaxAttempts(20))
 }
 
 // Register makes q send queued mail through s.

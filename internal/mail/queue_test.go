@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/job"
 	"github.com/medbox-jp/medbox/internal/mail"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
@@ -17,14 +18,14 @@ import (
 type queued struct {
 	db    *sqldb.DB
 	srv   *mailtest.Server
-	clock *clock
+	clock *clocktest.Clock
 	jobs  *job.Queue
 }
 
 func newQueued(t *testing.T, db *sqldb.DB) *queued {
 	t.Helper()
 	srv := mailtest.Start(t, mailtest.Options{TLS: mailtest.StartTLS, Username: user, Password: pass})
-	c := &clock{now: time.Date(2031, 4, 1, 9, 0, 0, 0, time.UTC)}
+	c := clocktest.New()
 	log := slog.New(slog.DiscardHandler)
 	q := job.New(db, job.Options{Owner: "test", Now: c.Now, Logger: log})
 	mail.Register(q, newSMTP(t, srv), log)
@@ -34,7 +35,7 @@ func newQueued(t *testing.T, db *sqldb.DB) *queued {
 // enqueue queues m in a committed transaction.
 func (q *queued) enqueue(t *testing.T, m *mail.Message) {
 	t.Helper()
-	err := q.db.Tx(t.Context(), func(tx *sqldb.Tx) error { return mail.Enqueue(t.Context(), tx, m) })
+	err := q.db.Tx(t.Context(), func(tx *sqldb.Tx) error { return mail.Enqueue(t.Context(), tx, q.clock.Now(), m) })
 	if err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/mail"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -62,7 +63,7 @@ func TestInvalidMessagesAreNotSent(t *testing.T) {
 func TestInvalidMessagesAreNotQueued(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		for _, tt := range invalidMessages {
-			if err := mail.Enqueue(t.Context(), db, badMessage(tt.change)); !errors.Is(err, mail.ErrInvalid) {
+			if err := mail.Enqueue(t.Context(), db, clocktest.Start(), badMessage(tt.change)); !errors.Is(err, mail.ErrInvalid) {
 				t.Errorf("%s: Enqueue() = %v, want ErrInvalid", tt.name, err)
 			}
 		}

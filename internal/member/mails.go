@@ -35,7 +35,7 @@ func (s *Service) mail(ctx context.Context, tx *sqldb.Tx, m *Member, kind string
 func (s *Service) mailTo(ctx context.Context, tx *sqldb.Tx, to string, lang i18n.Lang, kind string, data map[string]any) error {
 	msg := mail.Compose(lang, "mail."+kind, data)
 	msg.To = []string{to}
-	if err := mail.Enqueue(ctx, tx, msg); err != nil {
+	if err := mail.Enqueue(ctx, tx, s.now(), msg); err != nil {
 		return fmt.Errorf("queue %s mail: %w", kind, err)
 	}
 	return nil

@@ -57,7 +57,7 @@ func (s *Service) tell(ctx context.Context, tx *sqldb.Tx, n memberNote) error {
 	msg := mail.Compose(lang, "mail.account."+n.kind, map[string]any{
 		"When": n.at.In(jst).Format("2006-01-02 15:04"), "Addr": n.addr, "Link": s.o.BaseURL + "/settings#sessions"})
 	msg.To = []string{string(m.Email)}
-	return mail.Enqueue(ctx, tx, msg)
+	return mail.Enqueue(ctx, tx, s.o.Now(), msg)
 }
 
 var jst = func() *time.Location {

@@ -224,7 +224,7 @@ func (s *Service) raise(ctx context.Context, tx *sqldb.Tx, a alert, now time.Tim
 			"Addr": a.detail["addr"], "Accounts": a.detail["accounts"], "Member": a.detail["member"], "Bytes": a.detail["bytes"]}
 		msg := mail.Compose(i18n.Lang(adm.Lang), "mail.alert."+a.kind, args)
 		msg.To = []string{string(adm.Email)}
-		if err := mail.Enqueue(ctx, tx, msg); err != nil {
+		if err := mail.Enqueue(ctx, tx, now, msg); err != nil {
 			return err
 		}
 	}

@@ -120,7 +120,7 @@ func (s *Service) onShared(ctx context.Context, j *job.Job) error {
 				return err
 			}
 			if warn := expires.Add(-s.o.ExpiringLead); warn.After(now) {
-				if err := job.Enqueue(ctx, tx, expiringKind, memberRef{Member: m, Box: ev.Box},
+				if err := job.Enqueue(ctx, tx, now, expiringKind, memberRef{Member: m, Box: ev.Box},
 					job.Key(fmt.Sprintf("expiring:%s:%s", m, ev.Box)), job.At(warn)); err != nil {
 					return err
 				}
@@ -179,7 +179,7 @@ func (s *Service) noticeTx(ctx context.Context, tx *sqldb.Tx, m member.ID, b box
 	}
 	if kind != Reminder && kind != Expiring {
 		// A reminder follows every new thing, whether or not it was mailed itself.
-		if err := job.Enqueue(ctx, tx, remindKind, memberRef{Member: m, Box: b, Since: now},
+		if err := job.Enqueue(ctx, tx, now, remindKind, memberRef{Member: m, Box: b, Since: now},
 			job.Key(fmt.Sprintf("remind:%s:%s:%d", m, b, now.UnixMilli())), job.At(now.Add(s.o.RemindAfter))); err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func (s *Service) noticeTx(ctx context.Context, tx *sqldb.Tx, m member.ID, b box
 		return fmt.Errorf("record notice for %s: %w", m, err)
 	}
 	slot := now.Truncate(s.o.Window)
-	return job.Enqueue(ctx, tx, flushKind, memberRef{Member: m}, job.Key(fmt.Sprintf("flush:%s:%d", m, slot.UnixMilli())),
+	return job.Enqueue(ctx, tx, now, flushKind, memberRef{Member: m}, job.Key(fmt.Sprintf("flush:%s:%d", m, slot.UnixMilli())),
 		job.At(slot.Add(s.o.Window)))
 }
 
@@ -278,6 +278,6 @@ func (s *Service) flush(ctx context.Context, j *job.Job) error {
 		}
 		msg := s.compose(i18n.Lang(m.Lang), items)
 		msg.To = []string{string(m.Email)}
-		return mail.Enqueue(ctx, tx, msg)
+		return mail.Enqueue(ctx, tx, now, msg)
 	})
 }

@@ -180,12 +180,12 @@ func (s *Service) fileAddedTx(ctx context.Context, tx *sqldb.Tx, f box.File) err
 	if !ok {
 		return nil // other documents are download only
 	}
-	now := sqldb.Millis(s.now())
+	now := s.now()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO previews (file_id, box_id, kind, status, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5)`, f.ID, f.Box, kind, Pending, now); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $5)`, f.ID, f.Box, kind, Pending, sqldb.Millis(now)); err != nil {
 		return fmt.Errorf("record preview of %s: %w", f.ID, err)
 	}
-	return job.Enqueue(ctx, tx, GenerateKind, generatePayload{File: f.ID}, job.Key("preview:"+string(f.ID)), job.MaxAttempts(5))
+	return job.Enqueue(ctx, tx, now, GenerateKind, generatePayload{File: f.ID}, job.Key("preview:"+string(f.ID)), job.MaxAttempts(5))
 }
 
 // Register makes q run this package's jobs.

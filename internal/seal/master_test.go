@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
@@ -119,7 +119,7 @@ func TestDataKeyNeverPrints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, dk, err := m.NewKey(t.Context(), db, time.Now())
+	_, dk, err := m.NewKey(t.Context(), db, clocktest.Start())
 	if err != nil {
 		t.Fatal(err)
 	}

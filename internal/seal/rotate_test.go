@@ -9,15 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/medbox-jp/medbox/internal/blob/blobtest"
+	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
-var now = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+var now = clocktest.Start()
 
 // sealedFixture makes n data keys and seals one small object under each.
 type sealedFixture struct {

@@ -72,7 +72,7 @@ func TestRebindLeavesLiteralsAlone(t *testing.T) {
 }
 
 func TestMillisRoundTrip(t *testing.T) {
-	now := time.Date(2026, 11, 24, 9, 30, 0, 123_000_000, time.FixedZone("JST", 9*3600))
+	now := time.Date(2026, 11, 24, 9, 30, 0, 123_000_000, time.FixedZone("JST", 9*3600)) // fixed date: a value to round-trip, not a clock
 	if got := sqldb.FromMillis(sqldb.Millis(now)); !got.Equal(now) {
 		t.Errorf("FromMillis(Millis(%v)) = %v", now, got)
 	}

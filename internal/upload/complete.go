@@ -148,7 +148,7 @@ func (s *Service) releaseTx(ctx context.Context, tx *sqldb.Tx, u *Upload) error 
 	if err := seal.DestroyKey(ctx, tx, u.KeyID); err != nil {
 		return fmt.Errorf("destroy key of upload %s: %w", u.ID, err)
 	}
-	return box.EraseLater(ctx, tx, box.FilePrefix(u.File))
+	return s.boxes.EraseLater(ctx, tx, box.FilePrefix(u.File))
 }
 
 // SweepAbandoned removes uploads nobody has touched for AbandonAfter; a periodic job.

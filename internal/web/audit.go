@@ -46,7 +46,7 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := ActorFrom(r)
-	if err := recordAdmin(r, s.members.DB(), a.ID(), "audit.verify", fmt.Sprint(err == nil)); err != nil {
+	if err := s.recordAdmin(r, s.members.DB(), a.ID(), "audit.verify", fmt.Sprint(err == nil)); err != nil {
 		return err
 	}
 	return s.renderAudit(w, r, p)
@@ -59,7 +59,7 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 		return errBadForm
 	}
 	a := ActorFrom(r)
-	if err := recordAdmin(r, s.members.DB(), a.ID(), "audit.export", f.About); err != nil {
+	if err := s.recordAdmin(r, s.members.DB(), a.ID(), "audit.export", f.About); err != nil {
 		return err
 	}
 	ext, ctype := "jsonl", "application/x-ndjson"
@@ -97,8 +97,8 @@ func ExportFilter(r *http.Request) (audit.Filter, string, error) {
 	return f, format, nil
 }
 
-func recordAdmin(r *http.Request, db *sqldb.DB, admin member.ID, action, target string) error {
+func (s *Server) recordAdmin(r *http.Request, db *sqldb.DB, admin member.ID, action, target string) error {
 	return db.Tx(r.Context(), func(tx *sqldb.Tx) error {
-		return audit.Record(r.Context(), tx, audit.Event{At: time.Now(), Actor: string(admin), Action: action, Target: target, Addr: ActorFrom(r).Addr})
+		return audit.Record(r.Context(), tx, audit.Event{At: s.now(), Actor: string(admin), Action: action, Target: target, Addr: ActorFrom(r).Addr})
 	})
 }
