@@ -12,8 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
