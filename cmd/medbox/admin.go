@@ -9,7 +9,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
 )
@@ -108,7 +107,7 @@ func auditCmd(ctx context.Context, args []string, p process) error {
 		return err
 	}
 	defer a.close()
-	n, err := audit.Verify(ctx, a.db)
+	n, err := a.audit.Verify(ctx)
 	if err != nil {
 		return err
 	}

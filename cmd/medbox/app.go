@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/api"
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/box"
@@ -45,6 +46,7 @@ type app struct {
 	monitor *monitor.Service
 	jobs    *job.Queue
 	mail    mail.Sender
+	audit   *audit.Log
 	metrics *metrics
 	mtoken  string // MEDBOX_METRICS_TOKEN: required to read GET /metrics, if set
 
@@ -104,28 +106,32 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	if o.hashParams != nil {
 		hp = *o.hashParams
 	}
+	if a.audit, err = audit.New(a.db, o.now); err != nil {
+		a.db.Close()
+		return nil, err
+	}
 	a.members = member.New(member.Options{DB: a.db, Master: a.master, Blobs: a.sealed, Hasher: member.NewHasher(hp),
-		Now: o.now, BaseURL: cfg.BaseURL, Log: log})
-	a.auth = auth.New(a.db, a.members, cfg.Auth, o.now, log)
+		Now: o.now, BaseURL: cfg.BaseURL, Log: log, Audit: a.audit})
+	a.auth = auth.New(auth.Options{DB: a.db, Members: a.members, Policy: cfg.Auth, Now: o.now, Log: log, Audit: a.audit})
 	if err := a.auth.UseSecondFactors(auth.SecondFactorOptions{Master: a.master, BaseURL: cfg.BaseURL,
 		AdminsOptional: o.adminsWithoutSecondFactor}); err != nil {
 		a.db.Close()
 		return nil, err
 	}
-	a.members.OnWithdraw(a.auth.DeleteFactorsTx)
-	a.boxes = box.New(box.Options{DB: a.db, Members: a.members, Master: a.master, Blobs: a.sealed, Limits: cfg.Limits, Now: o.now, Log: log})
-	a.uploads = upload.New(a.db, a.boxes, a.members, cfg.Limits.ChunkSize, o.now, log)
+	a.boxes = box.New(box.Options{DB: a.db, Members: a.members, Master: a.master, Blobs: a.sealed, Limits: cfg.Limits, Now: o.now, Log: log, Audit: a.audit})
+	a.uploads = upload.New(upload.Options{DB: a.db, Boxes: a.boxes, ChunkSize: cfg.Limits.ChunkSize, Now: o.now, Log: log, Audit: a.audit})
 	worker, err := dicom.WorkerCommand("dicom-worker")
 	if err != nil {
 		a.db.Close()
 		return nil, err
 	}
 	a.previews = preview.New(preview.Options{DB: a.db, Boxes: a.boxes, Guard: &dicom.Guard{Command: worker}, Tools: preview.FindTools(),
-		Now: o.now, Log: log})
-	a.monitor = monitor.New(a.db, a.members, monitor.Options{BaseURL: cfg.BaseURL, Now: o.now, Log: log,
+		Now: o.now, Log: log, Audit: a.audit})
+	a.monitor = monitor.New(a.db, a.members, monitor.Options{BaseURL: cfg.BaseURL, Now: o.now, Log: log, Audit: a.audit,
 		StuffingAccounts: cfg.Alert.StuffingAccounts, DownloadBytes: cfg.Alert.DownloadBytes, Registry: a.metrics.reg})
 	a.notify = notify.New(a.db, a.boxes, a.members, notify.Options{Window: cfg.Notify.Window, RemindAfter: cfg.Notify.RemindAfter,
-		ExpiringLead: cfg.Notify.ExpiringLead, BaseURL: cfg.BaseURL, Now: o.now, Log: log})
+		ExpiringLead: cfg.Notify.ExpiringLead, BaseURL: cfg.BaseURL, Now: o.now, Log: log, Audit: a.audit})
+	a.effects()
 	host, _ := os.Hostname()
 	a.jobs = job.New(a.db, job.Options{Owner: fmt.Sprintf("%s-%d", host, os.Getpid()), Now: o.now, Logger: log, Registry: a.metrics.reg})
 	a.metrics.watchQueue(a.jobs)
@@ -135,6 +141,24 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	a.notify.Register(a.jobs)
 	a.jobs.Schedule(a.schedule()...)
 	return a, nil
+}
+
+// effects lists what one feature's change sets off in the others (STYLE.md §10).
+// Each runs inside the transaction of the change, so both commit or neither does.
+// Nothing else calls the On* registrations.
+func (a *app) effects() {
+	// A member withdraws (R-M7), in this order: their second factors are removed,
+	// the boxes and files they sent deleted (returning quota, erasing keys and
+	// blobs), their other uploads in progress let go; comments go with the
+	// member row.
+	a.members.OnWithdraw(a.auth.DeleteFactorsTx, a.boxes.DeleteMemberTx, a.uploads.ReleaseMemberTx)
+	// A box is deleted (expiry, early delete, withdrawal): the uploads into it are
+	// let go and their reserved quota returned, before its files and keys go.
+	a.boxes.OnDelete(a.uploads.ReleaseBoxTx)
+	// A completed file arrives in a box: its preview is queued.
+	a.boxes.OnFileAdded(a.previews.FileAddedTx)
+	// The quota recount counts bytes reserved by uploads in progress as used.
+	a.boxes.OnRecount(a.uploads.Reserved)
 }
 
 // schedule is the background work of an instance; each slot runs on exactly one
@@ -167,14 +191,14 @@ func (a *app) ready(ctx context.Context) error {
 }
 
 func (a *app) handler() (*web.Server, error) {
-	apiSrv := api.New(api.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Uploads: a.uploads, Notify: a.notify, Log: a.log, Now: a.now,
+	apiSrv := api.New(api.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Uploads: a.uploads, Notify: a.notify, Log: a.log, Audit: a.audit, Now: a.now,
 		Previews: a.previews, ChunkIdle: a.chunkIdle})
-	return web.New(web.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Notify: a.notify, Monitor: a.monitor, Previews: a.previews, API: apiSrv.Handler(), Ready: a.ready, Log: a.log, Now: a.now,
+	return web.New(web.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Notify: a.notify, Monitor: a.monitor, Previews: a.previews, API: apiSrv.Handler(), Ready: a.ready, Log: a.log, Audit: a.audit, Now: a.now,
 		Metrics: a.metrics.http, MetricsToken: a.mtoken})
 }
 
 // apiRoutes returns the API's route table, for tests that walk every route.
 func (a *app) apiRoutes() []api.Route {
-	return api.New(api.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Uploads: a.uploads, Notify: a.notify, Log: a.log, Now: a.now,
+	return api.New(api.Options{Config: a.cfg, Members: a.members, Auth: a.auth, Boxes: a.boxes, Uploads: a.uploads, Notify: a.notify, Log: a.log, Audit: a.audit, Now: a.now,
 		Previews: a.previews, ChunkIdle: a.chunkIdle}).Routes()
 }

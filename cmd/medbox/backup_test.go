@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/backup"
 	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
@@ -137,7 +136,7 @@ func backupDrill(t *testing.T, newDB func() string) {
 			t.Errorf("table %s: %d rows after restore, %d before", table, got[table], n)
 		}
 	}
-	if _, err := audit.Verify(ctx, in2.db()); err != nil {
+	if _, err := in2.app.audit.Verify(ctx); err != nil {
 		t.Errorf("audit chain after restore: %v", err)
 	}
 	rcpt := in2.client()

@@ -165,11 +165,11 @@ func TestBrowserPasskey(t *testing.T) {
 	if used == 0 {
 		t.Error("the passkey's last use was not recorded")
 	}
-	evs, _ := audit.List(t.Context(), in.db(), audit.Filter{Action: "auth.second_factor", Actor: id})
+	evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.second_factor", Actor: id})
 	if len(evs) != 1 || evs[0].Detail["method"] != "passkey" || evs[0].Result != audit.OK {
 		t.Errorf("second-factor audit = %+v", evs)
 	}
-	if evs, _ := audit.List(t.Context(), in.db(), audit.Filter{Action: "auth.reauth", Actor: id}); len(evs) != 1 || evs[0].Detail["reason"] != "passkey" {
+	if evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.reauth", Actor: id}); len(evs) != 1 || evs[0].Detail["reason"] != "passkey" {
 		t.Errorf("reauth audit = %+v", evs)
 	}
 }

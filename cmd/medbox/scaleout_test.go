@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/blob/s3/s3test"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/clocktest"
@@ -386,7 +385,7 @@ func scaleExpireThousand(t *testing.T, p *cluster, sender, rcpt member.ID) {
 	if twice != 0 {
 		t.Errorf("%d boxes were recorded as expired more than once", twice)
 	}
-	if _, err := audit.Verify(ctx, p.a.db()); err != nil {
+	if _, err := p.a.app.audit.Verify(ctx); err != nil {
 		t.Errorf("audit chain: %v", err)
 	}
 	stored, counted, err := p.a.app.boxes.Recount(ctx)

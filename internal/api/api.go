@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/config"
@@ -29,6 +30,7 @@ type Options struct {
 	Members *member.Service
 	Auth    *auth.Service
 	Log     *slog.Logger
+	Audit   *audit.Log
 	Now     func() time.Time
 	Boxes   *box.Service
 	Uploads *upload.Service
@@ -46,6 +48,7 @@ type Server struct {
 	members *member.Service
 	auth    *auth.Service
 	log     *slog.Logger
+	audit   *audit.Log
 	now     func() time.Time
 	boxes   *box.Service
 	uploads *upload.Service
@@ -66,7 +69,7 @@ func New(o Options) *Server {
 	if o.ChunkIdle <= 0 {
 		o.ChunkIdle = DefaultChunkIdle
 	}
-	return &Server{cfg: o.Config, members: o.Members, auth: o.Auth, log: o.Log, now: o.Now, boxes: o.Boxes, uploads: o.Uploads, notify: o.Notify,
+	return &Server{cfg: o.Config, members: o.Members, auth: o.Auth, log: o.Log, audit: o.Audit, now: o.Now, boxes: o.Boxes, uploads: o.Uploads, notify: o.Notify,
 		previews: o.Previews, chunkIdle: o.ChunkIdle}
 }
 

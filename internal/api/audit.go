@@ -7,7 +7,6 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/box"
-	"github.com/medbox-jp/medbox/internal/sqldb"
 )
 
 // boxHistory lists who did what in a box, for its participants (R-X5).
@@ -32,7 +31,7 @@ func (s *Server) boxHistory(w http.ResponseWriter, r *http.Request) error {
 
 // verifyAudit checks the audit chain for an administrator.
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
-	n, err := audit.Verify(r.Context(), s.members.DB())
+	n, err := s.audit.Verify(r.Context())
 	var be *audit.BrokenError
 	out := map[string]any{"ok": err == nil, "events": n}
 	switch {
@@ -49,37 +48,27 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 }
 
 // exportAudit streams a member's (?member=ID) or a period's (?since=&until=,
-// YYYY-MM-DD) audit history as JSON lines or CSV (?format=csv).
+// YYYY-MM-DD in Japan, or RFC 3339) audit history as JSON lines or CSV (?format=csv).
 func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
-	f := audit.Filter{About: r.URL.Query().Get("member")}
-	for key, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		if v := r.URL.Query().Get(key); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				if t, err = time.Parse("2006-01-02", v); err != nil {
-					return &apiError{status: http.StatusBadRequest, code: "invalid", fields: map[string]string{key: "bad_time"}}
-				}
-			}
-			*dst = t
-		}
+	f, format, err := audit.ParseQuery(r.URL.Query())
+	var qe *audit.QueryError
+	if errors.As(err, &qe) {
+		return &apiError{status: http.StatusBadRequest, code: "invalid", fields: map[string]string{qe.Field: "bad_time"}}
 	}
-	format := r.URL.Query().Get("format")
 	if err := s.recordAdmin(r, "audit.export", f.About); err != nil {
 		return err
 	}
 	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	} else {
-		format = "jsonl"
 		w.Header().Set("Content-Type", "application/x-ndjson")
 	}
-	_, err := audit.Export(r.Context(), s.members.DB(), f, format, w)
+	_, err = s.audit.Export(r.Context(), f, format, w)
 	return err
 }
 
+// recordAdmin records an administrator's read of the log itself.
 func (s *Server) recordAdmin(r *http.Request, action, target string) error {
 	a := actorFrom(r)
-	return s.members.DB().Tx(r.Context(), func(tx *sqldb.Tx) error {
-		return audit.Record(r.Context(), tx, audit.Event{At: s.now(), Actor: string(a.ID()), Action: action, Target: target, Addr: a.Addr})
-	})
+	return s.audit.Append(r.Context(), audit.Event{Actor: string(a.ID()), Action: action, Target: target, Addr: a.Addr})
 }

@@ -44,10 +44,10 @@ type Event struct {
 // secretWords may not appear in detail keys: an event must never hold a secret.
 var secretWords = []string{"password", "token", "secret", "otp", "key", "cookie"}
 
-// Record appends e to the log inside the caller's transaction. The chain tip is
+// record appends e to the log inside the caller's transaction. The chain tip is
 // locked by the UPDATE until the transaction ends, so concurrent writers line up and
 // the chain never forks.
-func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
+func record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 	if e.Action == "" || e.At.IsZero() {
 		return errors.New("record audit event: action and time are required")
 	}
@@ -127,10 +127,10 @@ func (e *BrokenError) Error() string {
 	return fmt.Sprintf("audit chain broken at event %d: %s", e.Seq, e.Reason)
 }
 
-// Verify walks the whole chain in order and returns how many events it checked. It
+// verify walks the whole chain in order and returns how many events it checked. It
 // returns a *BrokenError for the first event that was changed, removed or inserted,
 // and also when the chain tip does not match the last event (events cut off the end).
-func Verify(ctx context.Context, db *sqldb.DB) (int64, error) {
+func verify(ctx context.Context, db *sqldb.DB) (int64, error) {
 	rows, err := db.QueryContext(ctx, `SELECT seq, at, actor, action, target, box_id, addr, result, detail, prev_hash, hash
 		FROM audit_events ORDER BY seq`)
 	if err != nil {
@@ -173,7 +173,7 @@ func Verify(ctx context.Context, db *sqldb.DB) (int64, error) {
 	return n, nil
 }
 
-// Filter selects events for List and Export. Zero fields do not filter.
+// Filter selects events for Log.List and Log.Export. Zero fields do not filter.
 type Filter struct {
 	Actor  string // events done by this member
 	About  string // events done by or to this member (actor or target)
@@ -185,8 +185,8 @@ type Filter struct {
 	Action string
 }
 
-// List returns events matching f in sequence order.
-func List(ctx context.Context, q sqldb.Querier, f Filter) ([]Event, error) {
+// list returns events matching f in sequence order.
+func list(ctx context.Context, q sqldb.Querier, f Filter) ([]Event, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -248,9 +248,8 @@ func List(ctx context.Context, q sqldb.Querier, f Filter) ([]Event, error) {
 	return out, rows.Err()
 }
 
-// CountRecent counts successful events of action on target since a time, for rate
-// limits that must hold across instances (such as reset mails per address).
-func CountRecent(ctx context.Context, q sqldb.Querier, target, action string, since time.Time) (int, error) {
+// countRecent counts successful events of action on target since a time.
+func countRecent(ctx context.Context, q sqldb.Querier, target, action string, since time.Time) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE target = $1 AND action = $2 AND result = 'ok' AND at > $3`,
 		target, action, sqldb.Millis(since)).Scan(&n)

@@ -15,9 +15,19 @@ import (
 
 var t0 = clocktest.Start()
 
+// newLog returns the audit log kept in db, on the test clock.
+func newLog(t *testing.T, db *sqldb.DB) *audit.Log {
+	t.Helper()
+	l, err := audit.New(db, clocktest.At(t0).Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func record(t *testing.T, db *sqldb.DB, e audit.Event) {
 	t.Helper()
-	if err := db.Tx(t.Context(), func(tx *sqldb.Tx) error { return audit.Record(t.Context(), tx, e) }); err != nil {
+	if err := db.Tx(t.Context(), func(tx *sqldb.Tx) error { return newLog(t, db).Record(t.Context(), tx, e) }); err != nil {
 		t.Fatalf("Record: %v", err)
 	}
 }
@@ -28,15 +38,15 @@ func TestChainVerifiesAndListFilters(t *testing.T) {
 			record(t, db, audit.Event{At: t0.Add(time.Duration(i) * time.Minute), Actor: "m1", Action: "member.signin", Target: "m1", Addr: "192.0.2.1", Detail: map[string]string{"n": fmt.Sprint(i)}})
 		}
 		record(t, db, audit.Event{At: t0.Add(time.Hour), Actor: "adm", Action: "member.approve", Target: "m2", Addr: "192.0.2.9"})
-		n, err := audit.Verify(t.Context(), db)
+		n, err := newLog(t, db).Verify(t.Context())
 		if err != nil || n != 6 {
 			t.Fatalf("Verify() = %d, %v; want 6, nil", n, err)
 		}
-		got, err := audit.List(t.Context(), db, audit.Filter{About: "m2"})
+		got, err := newLog(t, db).List(t.Context(), audit.Filter{About: "m2"})
 		if err != nil || len(got) != 1 || got[0].Action != "member.approve" || got[0].Result != audit.OK {
 			t.Fatalf("List(About m2) = %+v, %v", got, err)
 		}
-		got, _ = audit.List(t.Context(), db, audit.Filter{Actor: "m1", Since: t0.Add(2 * time.Minute)})
+		got, _ = newLog(t, db).List(t.Context(), audit.Filter{Actor: "m1", Since: t0.Add(2 * time.Minute)})
 		if len(got) != 3 || got[0].Detail["n"] != "2" {
 			t.Errorf("List(Actor m1 since +2m) = %+v", got)
 		}
@@ -49,7 +59,7 @@ func TestConcurrentWritersKeepOneChain(t *testing.T) {
 		for i := range 40 {
 			wg.Go(func() {
 				err := db.Tx(t.Context(), func(tx *sqldb.Tx) error {
-					return audit.Record(t.Context(), tx, audit.Event{At: t0, Action: "x", Target: fmt.Sprint(i)})
+					return newLog(t, db).Record(t.Context(), tx, audit.Event{At: t0, Action: "x", Target: fmt.Sprint(i)})
 				})
 				if err != nil {
 					t.Error(err)
@@ -57,7 +67,7 @@ func TestConcurrentWritersKeepOneChain(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n, err := audit.Verify(t.Context(), db); err != nil || n != 40 {
+		if n, err := newLog(t, db).Verify(t.Context()); err != nil || n != 40 {
 			t.Fatalf("Verify() = %d, %v; want 40, nil", n, err)
 		}
 	})
@@ -68,7 +78,7 @@ func TestRolledBackEventLeavesNoTrace(t *testing.T) {
 		record(t, db, audit.Event{At: t0, Action: "a"})
 		boom := errors.New("boom")
 		err := db.Tx(t.Context(), func(tx *sqldb.Tx) error {
-			if err := audit.Record(t.Context(), tx, audit.Event{At: t0, Action: "b"}); err != nil {
+			if err := newLog(t, db).Record(t.Context(), tx, audit.Event{At: t0, Action: "b"}); err != nil {
 				return err
 			}
 			return boom
@@ -77,7 +87,7 @@ func TestRolledBackEventLeavesNoTrace(t *testing.T) {
 			t.Fatal(err)
 		}
 		record(t, db, audit.Event{At: t0, Action: "c"})
-		if n, err := audit.Verify(t.Context(), db); err != nil || n != 2 {
+		if n, err := newLog(t, db).Verify(t.Context()); err != nil || n != 2 {
 			t.Fatalf("Verify() = %d, %v; want 2, nil", n, err)
 		}
 	})
@@ -122,7 +132,7 @@ func TestTamperingIsFound(t *testing.T) {
 				if _, err := fresh.ExecContext(t.Context(), tt.tamper); err != nil {
 					t.Fatal(err)
 				}
-				_, err := audit.Verify(t.Context(), fresh)
+				_, err := newLog(t, fresh).Verify(t.Context())
 				var be *audit.BrokenError
 				if !errors.As(err, &be) || be.Seq != tt.wantSeq {
 					t.Errorf("Verify() = %v, want broken link at %d", err, tt.wantSeq)
@@ -135,7 +145,7 @@ func TestTamperingIsFound(t *testing.T) {
 func TestSecretsRefused(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	err := db.Tx(t.Context(), func(tx *sqldb.Tx) error {
-		return audit.Record(t.Context(), tx, audit.Event{At: t0, Action: "member.reset", Detail: map[string]string{"new_password": "x"}})
+		return newLog(t, db).Record(t.Context(), tx, audit.Event{At: t0, Action: "member.reset", Detail: map[string]string{"new_password": "x"}})
 	})
 	if err == nil {
 		t.Fatal("Record accepted a detail key that looks like a password")

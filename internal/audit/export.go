@@ -13,9 +13,9 @@ import (
 	"github.com/medbox-jp/medbox/internal/sqldb"
 )
 
-// Export writes every event matching f to w, page by page, as CSV (with a header
+// export writes every event matching f to w, page by page, as CSV (with a header
 // row) or as JSON lines. It returns how many events it wrote.
-func Export(ctx context.Context, q sqldb.Querier, f Filter, format string, w io.Writer) (int, error) {
+func export(ctx context.Context, q sqldb.Querier, f Filter, format string, w io.Writer) (int, error) {
 	var cw *csv.Writer
 	if format == "csv" {
 		cw = csv.NewWriter(w)
@@ -27,7 +27,7 @@ func Export(ctx context.Context, q sqldb.Querier, f Filter, format string, w io.
 	n := 0
 	f.Limit = 1000
 	for {
-		page, err := List(ctx, q, f)
+		page, err := list(ctx, q, f)
 		if err != nil {
 			return n, err
 		}

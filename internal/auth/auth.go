@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -78,18 +79,29 @@ type Service struct {
 	policy  config.Auth
 	now     func() time.Time
 	log     *slog.Logger
+	audit   *audit.Log
 	mfa     *secondFactors // set by UseSecondFactors
 }
 
+// Options wire a Service.
+type Options struct {
+	DB      *sqldb.DB
+	Members *member.Service
+	Policy  config.Auth // lockout, throttling and session limits
+	Now     func() time.Time
+	Log     *slog.Logger
+	Audit   *audit.Log
+}
+
 // New returns a Service.
-func New(db *sqldb.DB, members *member.Service, policy config.Auth, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if log == nil {
-		log = slog.Default()
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
-	return &Service{db: db, members: members, policy: policy, now: now, log: log}
+	return &Service{db: o.DB, members: o.Members, policy: o.Policy, now: o.Now, log: o.Log, audit: o.Audit}
 }
 
 // Policy returns the sign-in and session policy.

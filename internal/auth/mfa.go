@@ -293,7 +293,7 @@ func (s *Service) CompleteSecondFactor(ctx context.Context, partial *Actor, p Pr
 					return err
 				}
 			}
-			return recordFactorUse(ctx, tx, now, id, addr, audit.Failed, method)
+			return s.recordFactorUse(ctx, tx, now, id, addr, audit.Failed, method)
 		}
 		if st.failures > 0 {
 			st.failures = 0
@@ -308,11 +308,11 @@ func (s *Service) CompleteSecondFactor(ctx context.Context, partial *Actor, p Pr
 			return err
 		}
 		if remember {
-			if device, err = rememberDevice(ctx, tx, id, addr, now); err != nil {
+			if device, err = s.rememberDevice(ctx, tx, id, addr, now); err != nil {
 				return err
 			}
 		}
-		return recordFactorUse(ctx, tx, now, id, addr, audit.OK, method)
+		return s.recordFactorUse(ctx, tx, now, id, addr, audit.OK, method)
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("complete second factor: %w", err)
@@ -332,14 +332,14 @@ func endSession(ctx context.Context, tx *sqldb.Tx, hash string) error {
 
 // recordFactorUse audits one use of a second factor; method says which kind
 // ("totp", "recovery", "passkey", "device"), never what was given.
-func recordFactorUse(ctx context.Context, tx *sqldb.Tx, now time.Time, id member.ID, addr, result, method string) error {
-	return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "auth.second_factor", Target: string(id), Addr: addr,
+func (s *Service) recordFactorUse(ctx context.Context, tx *sqldb.Tx, now time.Time, id member.ID, addr, result, method string) error {
+	return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "auth.second_factor", Target: string(id), Addr: addr,
 		Result: result, Detail: map[string]string{"method": method}})
 }
 
 // recordFactorChange audits an enrolment or removal of a factor.
-func recordFactorChange(ctx context.Context, tx *sqldb.Tx, now time.Time, actor, target member.ID, addr, action, factor string) error {
-	return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: action, Target: string(target), Addr: addr,
+func (s *Service) recordFactorChange(ctx context.Context, tx *sqldb.Tx, now time.Time, actor, target member.ID, addr, action, factor string) error {
+	return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: action, Target: string(target), Addr: addr,
 		Detail: map[string]string{"factor": factor}})
 }
 
@@ -390,7 +390,7 @@ func (s *Service) ResetFactors(ctx context.Context, admin *Actor, target member.
 		if err := removeAllFactors(ctx, tx, target); err != nil {
 			return err
 		}
-		if err := recordFactorChange(ctx, tx, now, admin.ID(), target, admin.Addr, "auth.factor.reset", "all"); err != nil {
+		if err := s.recordFactorChange(ctx, tx, now, admin.ID(), target, admin.Addr, "auth.factor.reset", "all"); err != nil {
 			return err
 		}
 		return s.mailFactor(ctx, tx, m, mailFactorsReset)

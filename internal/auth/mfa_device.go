@@ -33,13 +33,13 @@ func DeviceCookie(r *http.Request) string {
 	return ""
 }
 
-func rememberDevice(ctx context.Context, tx *sqldb.Tx, id member.ID, addr string, now time.Time) (string, error) {
+func (s *Service) rememberDevice(ctx context.Context, tx *sqldb.Tx, id member.ID, addr string, now time.Time) (string, error) {
 	token := newSessionToken()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO remembered_devices (token_hash, member_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		member.HashToken(token), id, sqldb.Millis(now), sqldb.Millis(now.Add(DeviceLifetime))); err != nil {
 		return "", fmt.Errorf("remember device: %w", err)
 	}
-	if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "auth.device.remember", Target: string(id), Addr: addr}); err != nil {
+	if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "auth.device.remember", Target: string(id), Addr: addr}); err != nil {
 		return "", err
 	}
 	return token, nil
@@ -79,7 +79,7 @@ func (s *Service) ForgetDevices(ctx context.Context, a *Actor) error {
 		if err := forgetDevices(ctx, tx, a.ID()); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "auth.device.forget", Target: string(a.ID()), Addr: a.Addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "auth.device.forget", Target: string(a.ID()), Addr: a.Addr})
 	})
 }
 

@@ -85,7 +85,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, a *Actor) ([]string, err
 		if codes, err = newRecoveryCodes(ctx, tx, a.ID(), now); err != nil {
 			return err
 		}
-		if err := recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.add", "recovery_codes"); err != nil {
+		if err := s.recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.add", "recovery_codes"); err != nil {
 			return err
 		}
 		return s.mailFactor(ctx, tx, a.Member, mailRecoveryRenewed)

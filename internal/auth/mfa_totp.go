@@ -183,7 +183,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a *Actor, code string) (recov
 				return err
 			}
 		}
-		if err := recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.add", "totp"); err != nil {
+		if err := s.recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.add", "totp"); err != nil {
 			return err
 		}
 		return s.mailFactor(ctx, tx, a.Member, mailTOTPAdded)
@@ -212,7 +212,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, a *Actor) error {
 		if err := afterRemoval(ctx, tx, a.ID()); err != nil {
 			return err
 		}
-		if err := recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.remove", "totp"); err != nil {
+		if err := s.recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.remove", "totp"); err != nil {
 			return err
 		}
 		return s.mailFactor(ctx, tx, a.Member, mailTOTPRemoved)

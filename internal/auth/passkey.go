@@ -193,7 +193,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, a *Actor, name 
 				return err
 			}
 		}
-		if err := recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.add", "passkey"); err != nil {
+		if err := s.recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.add", "passkey"); err != nil {
 			return err
 		}
 		return s.mailFactor(ctx, tx, a.Member, mailPasskeyAdded)
@@ -321,7 +321,7 @@ func (s *Service) RemovePasskey(ctx context.Context, a *Actor, id string) error 
 		if err := afterRemoval(ctx, tx, a.ID()); err != nil {
 			return err
 		}
-		if err := recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.remove", "passkey"); err != nil {
+		if err := s.recordFactorChange(ctx, tx, now, a.ID(), a.ID(), a.Addr, "auth.factor.remove", "passkey"); err != nil {
 			return err
 		}
 		return s.mailFactor(ctx, tx, a.Member, mailPasskeyRemoved)

@@ -25,7 +25,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, addr strin
 		if err := clearLoginState(ctx, tx, id); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.reset_password", Target: string(id), Addr: addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.reset_password", Target: string(id), Addr: addr})
 	})
 }
 
@@ -47,6 +47,6 @@ func (s *Service) ChangePassword(ctx context.Context, a *Actor, current, passwor
 		if err := endSessions(ctx, tx, a.ID(), keep); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "member.change_password", Target: string(a.ID()), Addr: a.Addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "member.change_password", Target: string(a.ID()), Addr: a.Addr})
 	})
 }

@@ -122,6 +122,6 @@ func (s *Service) recordReauth(ctx context.Context, tx *sqldb.Tx, a *Actor, now 
 	if reason != "" {
 		d["reason"] = reason
 	}
-	return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "auth.reauth", Target: string(a.ID()), Addr: a.Addr,
+	return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "auth.reauth", Target: string(a.ID()), Addr: a.Addr,
 		Result: result, Detail: d})
 }

@@ -114,7 +114,7 @@ func (s *Service) SignOut(ctx context.Context, a *Actor) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, a.Session.Hash); err != nil {
 			return fmt.Errorf("sign out: %w", err)
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "auth.signout", Target: string(a.ID()), Addr: a.Addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "auth.signout", Target: string(a.ID()), Addr: a.Addr})
 	})
 }
 
@@ -145,7 +145,7 @@ func (s *Service) signOutEverywhereTx(ctx context.Context, tx *sqldb.Tx, actor *
 	if err := s.members.RequirePasswordChangeTx(ctx, tx, target); err != nil {
 		return err
 	}
-	return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor.ID()), Action: "auth.signout_everywhere", Target: string(target), Addr: actor.Addr})
+	return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor.ID()), Action: "auth.signout_everywhere", Target: string(target), Addr: actor.Addr})
 }
 
 // endSessions deletes every session of id except keep (a token hash, or "").

@@ -113,7 +113,7 @@ func (s *Service) SignInWith(ctx context.Context, at Attempt) (string, *member.M
 			if _, err := s.countFailure(ctx, tx, m.ID, addr, now, &st); err != nil {
 				return err
 			}
-			if err := recordFactorUse(ctx, tx, now, m.ID, addr, audit.Failed, method); err != nil {
+			if err := s.recordFactorUse(ctx, tx, now, m.ID, addr, audit.Failed, method); err != nil {
 				return err
 			}
 			return s.record(ctx, tx, now, m.ID, addr, audit.Failed, "wrong_second_factor")
@@ -130,7 +130,7 @@ func (s *Service) SignInWith(ctx context.Context, at Attempt) (string, *member.M
 					return err
 				}
 			}
-			if err := recordFactorUse(ctx, tx, now, m.ID, addr, audit.OK, method); err != nil {
+			if err := s.recordFactorUse(ctx, tx, now, m.ID, addr, audit.OK, method); err != nil {
 				return err
 			}
 		}
@@ -141,7 +141,7 @@ func (s *Service) SignInWith(ctx context.Context, at Attempt) (string, *member.M
 		if need != NeedNothing {
 			reason += "_" + string(need) + "_owed"
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(m.ID), Action: "auth.signin", Target: string(m.ID), Addr: addr,
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(m.ID), Action: "auth.signin", Target: string(m.ID), Addr: addr,
 			Detail: map[string]string{"reason": reason, "device": DeviceID(userAgent)}})
 	})
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *Service) countFailure(ctx context.Context, tx *sqldb.Tx, id member.ID, 
 		st.failures = 0
 		st.lockedUntil = now.Add(lockDuration(s.policy.LockFor, st.locks))
 		locked = true
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: "system", Action: "auth.lock", Target: string(id), Addr: addr,
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: "system", Action: "auth.lock", Target: string(id), Addr: addr,
 			Detail: map[string]string{"until": st.lockedUntil.Format(time.RFC3339), "lock": fmt.Sprint(st.locks)}}); err != nil {
 			return false, err
 		}
@@ -202,7 +202,7 @@ func lockDuration(base time.Duration, locks int) time.Duration {
 }
 
 func (s *Service) record(ctx context.Context, tx *sqldb.Tx, now time.Time, id member.ID, addr, result, reason string) error {
-	return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "auth.signin", Target: string(id), Addr: addr,
+	return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "auth.signin", Target: string(id), Addr: addr,
 		Result: result, Detail: map[string]string{"reason": reason}})
 }
 
@@ -284,6 +284,6 @@ func (s *Service) Unlock(ctx context.Context, admin *member.Member, id member.ID
 		if err := clearLoginState(ctx, tx, id); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(admin.ID), Action: "auth.unlock", Target: string(id), Addr: addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(admin.ID), Action: "auth.unlock", Target: string(id), Addr: addr})
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
@@ -48,6 +49,7 @@ type Service struct {
 	limits  config.Limits
 	now     func() time.Time
 	log     *slog.Logger
+	audit   *audit.Log
 	// onDelete run inside the transaction that deletes a box (expiry, withdrawal),
 	// so features above this one (uploads in progress) can let go of what they hold.
 	onDelete []func(ctx context.Context, tx *sqldb.Tx, id ID) error
@@ -58,7 +60,7 @@ type Service struct {
 }
 
 // OnDelete registers fn to run inside the transaction that deletes a box, before
-// its rows go.
+// its rows go. Only the application's wiring registers (its list of effects).
 func (s *Service) OnDelete(fn func(ctx context.Context, tx *sqldb.Tx, id ID) error) {
 	s.onDelete = append(s.onDelete, fn)
 }
@@ -77,9 +79,10 @@ type Options struct {
 	Limits  config.Limits
 	Now     func() time.Time
 	Log     *slog.Logger
+	Audit   *audit.Log
 }
 
-// New returns a Service and hooks it into member withdrawal.
+// New returns a Service.
 func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -87,18 +90,11 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	s := &Service{db: o.DB, members: o.Members, master: o.Master, sealed: o.Blobs, limits: o.Limits, now: o.Now, log: o.Log}
-	if o.Members != nil {
-		o.Members.OnWithdraw(s.withdrawTx)
-	}
-	return s
+	return &Service{db: o.DB, members: o.Members, master: o.Master, sealed: o.Blobs, limits: o.Limits, now: o.Now, log: o.Log, audit: o.Audit}
 }
 
 // Limits returns the sending limits.
 func (s *Service) Limits() config.Limits { return s.limits }
-
-// DB returns the database of the service.
-func (s *Service) DB() *sqldb.DB { return s.db }
 
 // Sealed returns the sealed blob store files live in.
 func (s *Service) Sealed() *seal.Store { return s.sealed }

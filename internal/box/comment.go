@@ -49,7 +49,7 @@ func (s *Service) AddComment(ctx context.Context, actor member.ID, id ID, body, 
 			sqldb.Millis(now), id, actor); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "box.comment", Target: c.ID, Box: string(id), Addr: addr}); err != nil {
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "box.comment", Target: c.ID, Box: string(id), Addr: addr}); err != nil {
 			return err
 		}
 		return job.Enqueue(ctx, tx, now, EventComment, CommentEvent{Box: id, Comment: c.ID, By: actor})

@@ -146,7 +146,7 @@ func (c *Content) Close() error {
 // RecordDownload records that actor read file f (R-X5).
 func (s *Service) RecordDownload(ctx context.Context, actor member.ID, f File, action, addr string) error {
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		return audit.Record(ctx, tx, audit.Event{At: s.now(), Actor: string(actor), Action: action, Target: string(f.ID), Box: string(f.Box), Addr: addr,
+		return s.audit.Record(ctx, tx, audit.Event{At: s.now(), Actor: string(actor), Action: action, Target: string(f.ID), Box: string(f.Box), Addr: addr,
 			Detail: map[string]string{"size": fmt.Sprint(f.Size)}})
 	})
 }
@@ -164,7 +164,7 @@ func (s *Service) WriteZip(ctx context.Context, actor member.ID, id ID, w io.Wri
 		total += f.Size
 	}
 	if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		return audit.Record(ctx, tx, audit.Event{At: s.now(), Actor: string(actor), Action: "box.download_zip", Target: string(id), Box: string(id), Addr: addr,
+		return s.audit.Record(ctx, tx, audit.Event{At: s.now(), Actor: string(actor), Action: "box.download_zip", Target: string(id), Box: string(id), Addr: addr,
 			Detail: map[string]string{"files": fmt.Sprint(len(b.Files)), "size": fmt.Sprint(total)}})
 	}); err != nil {
 		return err

@@ -84,7 +84,7 @@ func (s *Service) Create(ctx context.Context, sender member.ID, d Draft, addr st
 				return err
 			}
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(sender), Action: "box.create", Target: string(id), Box: string(id),
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(sender), Action: "box.create", Target: string(id), Box: string(id),
 			Addr: addr, Detail: map[string]string{"recipients": fmt.Sprint(len(to)), "expires_at": now.Add(d.ExpiresIn).UTC().Format(time.RFC3339)}}); err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (s *Service) AddRecipients(ctx context.Context, actor member.ID, id ID, who
 				return err
 			}
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "box.add_recipients", Target: string(id), Box: string(id),
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "box.add_recipients", Target: string(id), Box: string(id),
 			Addr: addr, Detail: map[string]string{"added": joinIDs(added)}}); err != nil {
 			return err
 		}

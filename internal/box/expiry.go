@@ -99,13 +99,13 @@ func (s *Service) deleteBoxTx(ctx context.Context, tx *sqldb.Tx, id ID, ev audit
 		return nil
 	}
 	ev.Detail = map[string]string{"files": fmt.Sprint(len(fs))}
-	return audit.Record(ctx, tx, ev)
+	return s.audit.Record(ctx, tx, ev)
 }
 
-// withdrawTx deletes what a withdrawing member owns (R-M7): the boxes they sent
+// DeleteMemberTx deletes what a withdrawing member owns (R-M7): the boxes they sent
 // with everything in them, and the files they sent into other members' boxes.
 // Comments go with the member row.
-func (s *Service) withdrawTx(ctx context.Context, tx *sqldb.Tx, who member.ID) error {
+func (s *Service) DeleteMemberTx(ctx context.Context, tx *sqldb.Tx, who member.ID) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM boxes WHERE sender_id = $1`, who)
 	if err != nil {
 		return err

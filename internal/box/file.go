@@ -31,7 +31,7 @@ func (s *Service) AddFileTx(ctx context.Context, tx *sqldb.Tx, f File, addr stri
 	if err != nil {
 		return fmt.Errorf("add file to box %s: %w", f.Box, err)
 	}
-	if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(f.Sender), Action: "file.upload", Target: string(f.ID), Box: string(f.Box),
+	if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(f.Sender), Action: "file.upload", Target: string(f.ID), Box: string(f.Box),
 		Addr: addr, Detail: map[string]string{"size": fmt.Sprint(f.Size), "type": f.ContentType}}); err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *Service) DeleteFile(ctx context.Context, actor member.ID, id FileID, ad
 		if err := s.dropFileTx(ctx, tx, f); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "file.delete", Target: string(id), Box: string(f.Box), Addr: addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "file.delete", Target: string(id), Box: string(f.Box), Addr: addr})
 	})
 }
 

@@ -28,7 +28,7 @@ func (s *Service) History(ctx context.Context, actor member.ID, id ID) ([]Access
 	for _, p := range b.Participants {
 		names[string(p.ID)] = p.Name
 	}
-	events, err := audit.List(ctx, s.db, audit.Filter{Box: string(id)})
+	events, err := s.audit.List(ctx, audit.Filter{Box: string(id)})
 	if err != nil {
 		return nil, err
 	}

@@ -199,7 +199,7 @@ func (s *Service) View(ctx context.Context, actor member.ID, id ID, addr string)
 			sqldb.Millis(now), id, actor); err != nil {
 			return fmt.Errorf("mark box %s read: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "box.view", Target: string(id), Box: string(id), Addr: addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "box.view", Target: string(id), Box: string(id), Addr: addr})
 	})
 	return b, err
 }

@@ -64,7 +64,7 @@ func (s *Service) Invite(ctx context.Context, inviter ID, email, message, addr s
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, inviter, email, message, hash, sqldb.Millis(now), sqldb.Millis(now.Add(InviteTTL))); err != nil {
 			return fmt.Errorf("store invitation: %w", err)
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(inviter), Action: "member.invite", Target: id, Addr: addr}); err != nil {
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(inviter), Action: "member.invite", Target: id, Addr: addr}); err != nil {
 			return err
 		}
 		var existing int

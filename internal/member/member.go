@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
 )
@@ -133,6 +134,7 @@ type Service struct {
 	now        func() time.Time
 	baseURL    string
 	log        *slog.Logger
+	audit      *audit.Log
 	onWithdraw []func(ctx context.Context, tx *sqldb.Tx, id ID) error
 	onApprove  []func(ctx context.Context, tx *sqldb.Tx, m *Member) error
 }
@@ -146,6 +148,7 @@ type Options struct {
 	Now     func() time.Time
 	BaseURL string // links in mail start with it
 	Log     *slog.Logger
+	Audit   *audit.Log
 }
 
 // New returns a Service.
@@ -159,25 +162,24 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Service{db: o.DB, master: o.Master, blobs: o.Blobs, hasher: o.Hasher, now: o.Now, baseURL: o.BaseURL, log: o.Log}
+	return &Service{db: o.DB, master: o.Master, blobs: o.Blobs, hasher: o.Hasher, now: o.Now, baseURL: o.BaseURL, log: o.Log, audit: o.Audit}
 }
 
 // OnWithdraw registers fn to run inside the withdrawal transaction of a member, before
-// the member row is deleted; features use it to delete what the member owns.
-func (s *Service) OnWithdraw(fn func(ctx context.Context, tx *sqldb.Tx, id ID) error) {
-	s.onWithdraw = append(s.onWithdraw, fn)
+// the member row is deleted, to delete what the member owns elsewhere. Only the
+// application's wiring registers (its list of effects).
+func (s *Service) OnWithdraw(fns ...func(ctx context.Context, tx *sqldb.Tx, id ID) error) {
+	s.onWithdraw = append(s.onWithdraw, fns...)
 }
 
-// OnApprove registers fn to run inside the transaction that approves a member.
+// OnApprove registers fn to run inside the transaction that approves a member;
+// only the application's wiring registers.
 func (s *Service) OnApprove(fn func(ctx context.Context, tx *sqldb.Tx, m *Member) error) {
 	s.onApprove = append(s.onApprove, fn)
 }
 
 // Hasher returns the password hasher, for sign-in's constant-time path.
 func (s *Service) Hasher() *Hasher { return s.hasher }
-
-// DB returns the database the service runs on.
-func (s *Service) DB() *sqldb.DB { return s.db }
 
 const memberColumns = `id, email, role, status, name, name_kana, profession, license_number, workplace, department,
 	lang, reject_reason, proof_key IS NOT NULL, proof_type, COALESCE(invited_by, ''), must_change_password, created_at, COALESCE(approved_at, 0)`

@@ -65,7 +65,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id ID, p Profile, addr stri
 		if err != nil {
 			return fmt.Errorf("update profile of %s: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.update_profile", Target: string(id), Addr: addr, Detail: changed})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.update_profile", Target: string(id), Addr: addr, Detail: changed})
 	})
 	return m, err
 }
@@ -91,7 +91,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, id ID, password, newEm
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.request_email_change", Target: string(id), Addr: addr}); err != nil {
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.request_email_change", Target: string(id), Addr: addr}); err != nil {
 			return err
 		}
 		return s.mailTo(ctx, tx, newEmail, i18n.Lang(m.Lang), mailEmailChange, map[string]any{"Link": s.baseURL + "/settings/email?token=" + token})
@@ -119,7 +119,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token, addr string) (*
 		if err != nil {
 			return fmt.Errorf("change e-mail of %s: %w", id, err)
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.change_email", Target: string(id), Addr: addr}); err != nil {
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.change_email", Target: string(id), Addr: addr}); err != nil {
 			return err
 		}
 		if err := s.mail(ctx, tx, old, mailEmailChanged, nil); err != nil {
@@ -219,17 +219,17 @@ func (s *Service) RequestReset(ctx context.Context, email, addr string) error {
 	now := s.now()
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if err != nil {
-			return audit.Record(ctx, tx, audit.Event{At: now, Action: "member.request_reset", Addr: addr, Result: audit.Denied,
+			return s.audit.Record(ctx, tx, audit.Event{At: now, Action: "member.request_reset", Addr: addr, Result: audit.Denied,
 				Detail: map[string]string{"reason": "unknown_address"}})
 		}
-		if n, err := audit.CountRecent(ctx, tx, string(m.ID), "member.request_reset", now.Add(-time.Hour)); err != nil || n >= 5 {
+		if n, err := s.audit.CountRecent(ctx, tx, string(m.ID), "member.request_reset", now.Add(-time.Hour)); err != nil || n >= 5 {
 			return err // at most five reset mails an hour to one address
 		}
 		token, err := s.newLink(ctx, tx, "reset", m.ID, now, ResetTTL)
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Action: "member.request_reset", Target: string(m.ID), Addr: addr}); err != nil {
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Action: "member.request_reset", Target: string(m.ID), Addr: addr}); err != nil {
 			return err
 		}
 		return s.mail(ctx, tx, m, mailReset, map[string]any{"Link": s.baseURL + "/reset?token=" + token})

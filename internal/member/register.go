@@ -231,7 +231,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Member, error)
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(m.ID), Action: "member.register", Target: string(m.ID),
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(m.ID), Action: "member.register", Target: string(m.ID),
 			Addr: r.Addr, Detail: map[string]string{"profession": string(m.Profession), "invited": fmt.Sprint(inv != nil)}}); err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Member, error)
 func (s *Service) registeredAgain(ctx context.Context, m *Member, addr string) error {
 	now := s.now()
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: "", Action: "member.register", Target: string(m.ID),
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: "", Action: "member.register", Target: string(m.ID),
 			Addr: addr, Result: audit.Denied, Detail: map[string]string{"reason": "address_registered"}}); err != nil {
 			return err
 		}

@@ -34,7 +34,7 @@ func (s *Service) Confirm(ctx context.Context, token, addr string) (*Member, err
 			sqldb.Millis(now), id); err != nil {
 			return fmt.Errorf("confirm member %s: %w", id, err)
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.confirm", Target: string(id), Addr: addr}); err != nil {
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(id), Action: "member.confirm", Target: string(id), Addr: addr}); err != nil {
 			return err
 		}
 		return s.mailAdmins(ctx, tx, mailReviewNeeded, map[string]any{"Link": s.baseURL + "/admin/members?status=pending"})
@@ -175,7 +175,7 @@ func (s *Service) reviewAs(ctx context.Context, actor string, id ID, addr, actio
 		if err := fn(tx, m, now); err != nil {
 			return fmt.Errorf("%s %s: %w", action, id, err)
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: actor, Action: action, Target: string(id), Addr: addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: actor, Action: action, Target: string(id), Addr: addr})
 	})
 }
 
@@ -196,7 +196,7 @@ func (s *Service) Proof(ctx context.Context, admin ID, id ID, addr string) (io.R
 		if dk, err = s.master.Key(ctx, tx, seal.KeyID(keyID)); err != nil {
 			return fmt.Errorf("open proof of %s: %w", id, err)
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(admin), Action: "member.view_proof", Target: string(id), Addr: addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(admin), Action: "member.view_proof", Target: string(id), Addr: addr})
 	})
 	if err != nil {
 		return nil, "", err

@@ -97,7 +97,7 @@ func (s *Service) createAdmin(ctx context.Context, a NewAdmin, addr, actor strin
 		if actor == "" {
 			actor = string(m.ID)
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: actor, Action: "member.create_admin", Target: string(m.ID), Addr: addr})
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: actor, Action: "member.create_admin", Target: string(m.ID), Addr: addr})
 	})
 	if err != nil {
 		return nil, err

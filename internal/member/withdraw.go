@@ -45,7 +45,7 @@ func (s *Service) erase(ctx context.Context, id ID, actor, addr, action string) 
 				return fmt.Errorf("withdraw %s: destroy proof key: %w", id, err)
 			}
 		}
-		if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: actor, Action: action, Target: string(id), Addr: addr}); err != nil {
+		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: actor, Action: action, Target: string(id), Addr: addr}); err != nil {
 			return err
 		}
 		if action == "member.withdraw" {

@@ -23,7 +23,7 @@ type memberNote struct {
 // newDevice reports a sign-in from a device the member has not signed in from
 // before. The very first sign-in of an account is not news.
 func (s *Service) newDevice(ctx context.Context, e audit.Event) (*memberNote, error) {
-	earlier, err := audit.List(ctx, s.db, audit.Filter{Actor: e.Actor, Action: "auth.signin", Until: e.At.Add(time.Millisecond)})
+	earlier, err := s.o.Audit.List(ctx, audit.Filter{Actor: e.Actor, Action: "auth.signin", Until: e.At.Add(time.Millisecond)})
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ type Options struct {
 	Now              func() time.Time
 	Log              *slog.Logger
 	Registry         prometheus.Registerer
+	Audit            *audit.Log
 }
 
 // Service runs the checks.
@@ -98,7 +99,7 @@ func (s *Service) Run(ctx context.Context, now time.Time) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT seq FROM monitor_cursor WHERE id = 1`).Scan(&cursor); err != nil {
 		return fmt.Errorf("read monitor cursor: %w", err)
 	}
-	events, err := audit.List(ctx, s.db, audit.Filter{After: cursor, Limit: 5000})
+	events, err := s.o.Audit.List(ctx, audit.Filter{After: cursor, Limit: 5000})
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func (s *Service) Run(ctx context.Context, now time.Time) error {
 func (s *Service) windows(ctx context.Context, now time.Time) ([]alert, error) {
 	var out []alert
 	since := now.Add(-s.o.StuffingWindow)
-	fails, err := audit.List(ctx, s.db, audit.Filter{Action: "auth.signin", Since: since})
+	fails, err := s.o.Audit.List(ctx, audit.Filter{Action: "auth.signin", Since: since})
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +181,7 @@ func (s *Service) windows(ctx context.Context, now time.Time) ([]alert, error) {
 	}
 	bytes := map[string]int64{}
 	for _, action := range []string{"file.download", "file.view", "box.download_zip"} {
-		evs, err := audit.List(ctx, s.db, audit.Filter{Action: action, Since: now.Add(-s.o.DownloadWindow)})
+		evs, err := s.o.Audit.List(ctx, audit.Filter{Action: action, Since: now.Add(-s.o.DownloadWindow)})
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +213,7 @@ func (s *Service) raise(ctx context.Context, tx *sqldb.Tx, a alert, now time.Tim
 	}
 	s.o.Log.WarnContext(ctx, "security alert", "kind", a.kind, "detail", a.detail)
 	s.alerts.WithLabelValues(a.kind).Inc()
-	if err := audit.Record(ctx, tx, audit.Event{At: now, Actor: "system", Action: "security.alert", Target: a.kind, Result: audit.Denied, Detail: a.detail}); err != nil {
+	if err := s.o.Audit.Record(ctx, tx, audit.Event{At: now, Actor: "system", Action: "security.alert", Target: a.kind, Result: audit.Denied, Detail: a.detail}); err != nil {
 		return err
 	}
 	admins, err := s.members.Admins(ctx, tx)

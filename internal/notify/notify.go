@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/job"
@@ -46,6 +47,7 @@ type Options struct {
 	BaseURL      string
 	Now          func() time.Time
 	Log          *slog.Logger
+	Audit        *audit.Log
 }
 
 // Service turns box events into mail.

@@ -68,7 +68,7 @@ func (s *Service) SetSettings(ctx context.Context, m member.ID, change Settings,
 		if len(detail) == 0 {
 			return nil
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(m), Action: "member.mail_settings", Target: string(m), Addr: addr, Detail: detail})
+		return s.o.Audit.Record(ctx, tx, audit.Event{At: now, Actor: string(m), Action: "member.mail_settings", Target: string(m), Addr: addr, Detail: detail})
 	})
 	return out, err
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/dicom"
 	"github.com/medbox-jp/medbox/internal/job"
@@ -118,10 +119,12 @@ type Options struct {
 	Limits Limits
 	Now    func() time.Time
 	Log    *slog.Logger
+	Audit  *audit.Log
 }
 
 // Service makes and serves previews.
 type Service struct {
+	audit  *audit.Log
 	db     *sqldb.DB
 	boxes  *box.Service
 	guard  *dicom.Guard
@@ -142,8 +145,7 @@ func New(o Options) *Service {
 		o.Log = slog.Default()
 	}
 	s := &Service{db: o.DB, boxes: o.Boxes, guard: o.Guard, tools: o.Tools, lim: o.Limits.withDefaults(), now: o.Now, log: o.Log,
-		decode: make(chan struct{}, 1)}
-	o.Boxes.OnFileAdded(s.fileAddedTx)
+		decode: make(chan struct{}, 1), audit: o.Audit}
 	return s
 }
 
@@ -173,9 +175,9 @@ func kindOf(f box.File) (Kind, bool) {
 	return "", false
 }
 
-// fileAddedTx records a pending preview and queues its job, in the transaction
-// that adds the file.
-func (s *Service) fileAddedTx(ctx context.Context, tx *sqldb.Tx, f box.File) error {
+// FileAddedTx records a pending preview and queues its job, in the transaction
+// that adds the file (box.Service.OnFileAdded).
+func (s *Service) FileAddedTx(ctx context.Context, tx *sqldb.Tx, f box.File) error {
 	kind, ok := kindOf(f)
 	if !ok {
 		return nil // other documents are download only

@@ -118,7 +118,7 @@ const viewWindow = 5 * time.Minute
 // fetching a hundred frames makes one entry, not a hundred.
 func (s *Service) RecordView(ctx context.Context, actor member.ID, i *Info, addr string) error {
 	now := s.now()
-	recent, err := audit.List(ctx, s.db, audit.Filter{Actor: string(actor), Box: string(i.Box), Action: "file.preview", Since: now.Add(-viewWindow)})
+	recent, err := s.audit.List(ctx, audit.Filter{Actor: string(actor), Box: string(i.Box), Action: "file.preview", Since: now.Add(-viewWindow)})
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *Service) RecordView(ctx context.Context, actor member.ID, i *Info, addr
 		}
 	}
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "file.preview", Target: string(i.File),
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(actor), Action: "file.preview", Target: string(i.File),
 			Box: string(i.Box), Addr: addr, Detail: map[string]string{"kind": string(i.Kind)}})
 	})
 }

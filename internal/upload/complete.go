@@ -137,7 +137,7 @@ func (s *Service) remove(ctx context.Context, u *Upload, ev audit.Event) error {
 		if err := s.releaseTx(ctx, tx, u); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, ev)
+		return s.audit.Record(ctx, tx, ev)
 	})
 }
 
@@ -195,8 +195,9 @@ func uploadsWhere(ctx context.Context, tx *sqldb.Tx, where string, args ...any) 
 	return out, rows.Err()
 }
 
-// boxDeletedTx lets go of the uploads into a box that is being deleted.
-func (s *Service) boxDeletedTx(ctx context.Context, tx *sqldb.Tx, id box.ID) error {
+// ReleaseBoxTx lets go of the uploads into a box that is being deleted, in the
+// deleting transaction.
+func (s *Service) ReleaseBoxTx(ctx context.Context, tx *sqldb.Tx, id box.ID) error {
 	us, err := uploadsWhere(ctx, tx, `box_id = $1`, id)
 	if err != nil {
 		return err
@@ -210,8 +211,9 @@ func (s *Service) boxDeletedTx(ctx context.Context, tx *sqldb.Tx, id box.ID) err
 	return err
 }
 
-// withdrawTx lets go of a withdrawing member's uploads.
-func (s *Service) withdrawTx(ctx context.Context, tx *sqldb.Tx, who member.ID) error {
+// ReleaseMemberTx lets go of a withdrawing member's uploads, in the withdrawal
+// transaction.
+func (s *Service) ReleaseMemberTx(ctx context.Context, tx *sqldb.Tx, who member.ID) error {
 	us, err := uploadsWhere(ctx, tx, `member_id = $1`, who)
 	if err != nil {
 		return err
@@ -225,8 +227,8 @@ func (s *Service) withdrawTx(ctx context.Context, tx *sqldb.Tx, who member.ID) e
 	return err
 }
 
-// reserved reports the bytes reserved by uploads in progress, for box.Recount.
-func (s *Service) reserved(ctx context.Context) (map[member.ID]int64, error) {
+// Reserved reports the bytes reserved by uploads in progress, for box.Recount.
+func (s *Service) Reserved(ctx context.Context) (map[member.ID]int64, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT member_id, sum(size) FROM uploads GROUP BY member_id`)
 	if err != nil {
 		return nil, err

@@ -63,7 +63,7 @@ func (s *Service) Create(ctx context.Context, who member.ID, b box.ID, name stri
 		if err != nil {
 			return fmt.Errorf("create upload: %w", err)
 		}
-		return audit.Record(ctx, tx, audit.Event{At: now, Actor: string(who), Action: "upload.create", Target: string(u.ID), Box: string(b), Addr: addr,
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(who), Action: "upload.create", Target: string(u.ID), Box: string(b), Addr: addr,
 			Detail: map[string]string{"size": fmt.Sprint(size), "chunks": fmt.Sprint(u.ChunkCount)}})
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
@@ -75,28 +76,32 @@ type Service struct {
 	boxes *box.Service
 	now   func() time.Time
 	log   *slog.Logger
+	audit *audit.Log
 	chunk int64
 	// writing are this instance's chunk writes, which a newer request for the
 	// same chunk supersedes.
 	writing writers
 }
 
-// New returns a Service that cuts files into chunks of chunkSize and hooks itself
-// into box deletion, member withdrawal and the quota recount.
-func New(db *sqldb.DB, boxes *box.Service, members *member.Service, chunkSize int64, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
+// Options wire a Service.
+type Options struct {
+	DB        *sqldb.DB
+	Boxes     *box.Service
+	ChunkSize int64 // files are cut into chunks of this size
+	Now       func() time.Time
+	Log       *slog.Logger
+	Audit     *audit.Log
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if log == nil {
-		log = slog.Default()
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
-	s := &Service{db: db, boxes: boxes, now: now, log: log, chunk: chunkSize}
-	boxes.OnDelete(s.boxDeletedTx)
-	boxes.OnRecount(s.reserved)
-	if members != nil {
-		members.OnWithdraw(s.withdrawTx)
-	}
-	return s
+	return &Service{db: o.DB, boxes: o.Boxes, now: o.Now, log: o.Log, chunk: o.ChunkSize, audit: o.Audit}
 }
 
 func newID() string { return strings.ToLower(rand.Text()) }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/config"
@@ -39,6 +40,7 @@ type Options struct {
 	API     http.Handler // mounted at /api/
 	Ready   func(ctx context.Context) error
 	Log     *slog.Logger
+	Audit   *audit.Log
 	Now     func() time.Time
 	// Metrics, when set, measure every request and are served at GET /metrics
 	// to requests bearing MetricsToken or, without a token, from this machine.
@@ -60,6 +62,7 @@ type Server struct {
 	api     http.Handler
 	ready   func(ctx context.Context) error
 	log     *slog.Logger
+	audit   *audit.Log
 	now     func() time.Time
 	pages   pageSet
 	secure  bool // served over HTTPS: Secure, __Host- cookies and HSTS
@@ -84,7 +87,7 @@ func New(o Options) (*Server, error) {
 	u, _ := url.Parse(o.Config.BaseURL)
 	return &Server{
 		cfg: o.Config, members: o.Members, auth: o.Auth, boxes: o.Boxes, notify: o.Notify, monitor: o.Monitor, previews: o.Previews, api: o.API, ready: o.Ready,
-		log: o.Log, now: o.Now, pages: pages, secure: u != nil && u.Scheme == "https", metrics: o.Metrics, mtoken: o.MetricsToken,
+		log: o.Log, audit: o.Audit, now: o.Now, pages: pages, secure: u != nil && u.Scheme == "https", metrics: o.Metrics, mtoken: o.MetricsToken,
 	}, nil
 }
 
