@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/guard"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/notify"
 )
@@ -51,7 +52,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, member.MaxProofSize+256<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return &apiError{status: http.StatusBadRequest, code: "bad_request", fields: map[string]string{"body": "multipart_required"}}
+		return &guard.Problem{Status: http.StatusBadRequest, Code: "bad_request", Fields: map[string]string{"body": "multipart_required"}}
 	}
 	reg, _, err := member.ReadRegistration(mr)
 	if errors.Is(err, member.ErrBadForm) {
@@ -152,7 +153,7 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 	known := map[string]bool{"workplace": true, "department": true, "lang": true, "email": true, "password": true, "notifications": true}
 	for k := range raw {
 		if !known[k] {
-			return &apiError{status: http.StatusBadRequest, code: "bad_request", fields: map[string]string{k: "unknown_field"}}
+			return &guard.Problem{Status: http.StatusBadRequest, Code: "bad_request", Fields: map[string]string{k: "unknown_field"}}
 		}
 	}
 	b, _ := json.Marshal(raw)
@@ -176,7 +177,7 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 		change := notify.Settings{}
 		for k, v := range in.Notifications {
 			if !notify.IsKind(k) {
-				return &apiError{status: http.StatusBadRequest, code: "invalid", fields: map[string]string{"notifications." + k: "unknown_field"}}
+				return &guard.Problem{Status: http.StatusBadRequest, Code: "invalid", Fields: map[string]string{"notifications." + k: "unknown_field"}}
 			}
 			change[notify.Kind(k)] = v
 		}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/medbox-jp/medbox/internal/guard"
 	"github.com/medbox-jp/medbox/internal/member"
 )
 
@@ -14,7 +15,7 @@ func (s *Server) adminMembers(w http.ResponseWriter, r *http.Request) error {
 		st = member.Pending
 	case member.Pending, member.Active, member.Suspended, member.Rejected, member.Unconfirmed:
 	default:
-		return &apiError{status: http.StatusBadRequest, code: "invalid", fields: map[string]string{"status": "choose_one"}}
+		return &guard.Problem{Status: http.StatusBadRequest, Code: "invalid", Fields: map[string]string{"status": "choose_one"}}
 	}
 	list, err := s.members.Review(r.Context(), st)
 	if err != nil {

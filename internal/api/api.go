@@ -17,6 +17,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/config"
+	"github.com/medbox-jp/medbox/internal/guard"
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/notify"
@@ -83,23 +84,12 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// apiError is an error with a status and a code for the JSON body.
-type apiError struct {
-	status  int
-	code    string
-	fields  map[string]string // for "invalid": field → i18n code
-	reason  string            // for "type_not_allowed": why, as an i18n code
-	missing []int             // for "chunks_missing"
-}
-
-func (e *apiError) Error() string { return e.code }
-
 var (
-	errNotFound     = &apiError{status: http.StatusNotFound, code: "not_found"}
-	errUnauthorized = &apiError{status: http.StatusUnauthorized, code: "unauthorized"}
-	errBadJSON      = &apiError{status: http.StatusBadRequest, code: "bad_request"}
-	errFixed        = &apiError{status: http.StatusBadRequest, code: "fixed_identity"}
-	errNotApproved  = &apiError{status: http.StatusForbidden, code: "not_approved"}
+	errNotFound     = guard.ErrNotFound
+	errUnauthorized = guard.ErrUnauthorized
+	errBadJSON      = guard.ErrBadRequest
+	errFixed        = &guard.Problem{Status: http.StatusBadRequest, Code: "fixed_identity"}
+	errNotApproved  = guard.ErrNotApproved
 )
 
 // errorBody is the JSON shape of every error.
@@ -113,73 +103,38 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// serve turns a handler's error into a JSON error, in one place.
+// serve turns a handler's error into a JSON error; what the error means is
+// guard.Classify's to say, for the web and the API alike.
 func (s *Server) serve(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := h(w, r)
 		if err == nil {
 			return
 		}
-		ae := s.classify(r, err)
+		p, ours := guard.Classify(err)
+		if !ours {
+			s.log.ErrorContext(r.Context(), "api request failed", "route", r.Pattern, "err", err)
+		}
 		lang := lang(r)
 		var body errorBody
-		body.Error.Code = ae.code
-		body.Error.Message = i18n.T(lang, "api.err."+ae.code, s.limitArgs()...)
-		if ae.reason != "" {
-			body.Error.Reason = ae.reason
-			body.Error.Message = i18n.T(lang, "api.err.type."+ae.reason)
+		body.Error.Code = p.Code
+		body.Error.Message = i18n.T(lang, "api.err."+p.Code, s.limitArgs()...)
+		if p.Reason != "" {
+			body.Error.Reason = p.Reason
+			body.Error.Message = i18n.T(lang, "api.err.type."+p.Reason)
 		}
-		body.Error.Missing = ae.missing
-		if len(ae.fields) > 0 {
+		body.Error.Missing = p.Missing
+		if len(p.Fields) > 0 {
 			body.Error.Fields = map[string]string{}
-			for f, code := range ae.fields {
+			for f, code := range p.Fields {
 				body.Error.Fields[f] = i18n.T(lang, "err."+code)
 			}
 		}
-		if ae.status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+		if p.Status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "60")
 		}
-		writeJSON(w, ae.status, body)
+		writeJSON(w, p.Status, body)
 	})
-}
-
-func (s *Server) classify(r *http.Request, err error) *apiError {
-	var ae *apiError
-	var fe member.FieldErrors
-	var te *auth.ThrottledError
-	switch {
-	case errors.As(err, &ae):
-		return ae
-	case errors.As(err, &fe):
-		return &apiError{status: http.StatusBadRequest, code: "invalid", fields: fe}
-	case errors.Is(err, member.ErrNotFound):
-		return errNotFound
-	case errors.Is(err, member.ErrBadToken):
-		return &apiError{status: http.StatusGone, code: "bad_link"}
-	case errors.Is(err, member.ErrWrongState):
-		return &apiError{status: http.StatusConflict, code: "wrong_state"}
-	case errors.Is(err, member.ErrTooMany):
-		return &apiError{status: http.StatusTooManyRequests, code: "too_many"}
-	case errors.Is(err, member.ErrBadPassword):
-		return &apiError{status: http.StatusBadRequest, code: "invalid", fields: map[string]string{"password": "wrong_password"}}
-	case errors.Is(err, auth.ErrBadCredentials):
-		return &apiError{status: http.StatusUnauthorized, code: "bad_credentials"}
-	case errors.Is(err, auth.ErrSuspended):
-		return &apiError{status: http.StatusForbidden, code: "suspended"}
-	case errors.Is(err, auth.ErrNewPassword):
-		return &apiError{status: http.StatusForbidden, code: "new_password_required"}
-	case errors.As(err, &te):
-		return &apiError{status: http.StatusTooManyRequests, code: "throttled"}
-	}
-	if ae := classifyBox(err); ae != nil {
-		return ae
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large"}
-	}
-	s.log.ErrorContext(r.Context(), "api request failed", "route", r.Pattern, "err", err)
-	return &apiError{status: http.StatusInternalServerError, code: "internal"}
 }
 
 // limitArgs fill the limits into messages that name them.
@@ -207,7 +162,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return &apiError{status: http.StatusBadRequest, code: "bad_request", fields: map[string]string{"body": "bad_json"}}
+		return &guard.Problem{Status: http.StatusBadRequest, Code: "bad_request", Fields: map[string]string{"body": "bad_json"}}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errBadJSON

@@ -7,6 +7,7 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/guard"
 )
 
 // boxHistory lists who did what in a box, for its participants (R-X5).
@@ -53,7 +54,7 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	f, format, err := audit.ParseQuery(r.URL.Query())
 	var qe *audit.QueryError
 	if errors.As(err, &qe) {
-		return &apiError{status: http.StatusBadRequest, code: "invalid", fields: map[string]string{qe.Field: "bad_time"}}
+		return &guard.Problem{Status: http.StatusBadRequest, Code: "invalid", Fields: map[string]string{qe.Field: "bad_time"}}
 	}
 	if err := s.recordAdmin(r, "audit.export", f.About); err != nil {
 		return err

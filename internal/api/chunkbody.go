@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/medbox-jp/medbox/internal/guard"
 )
 
 // DefaultChunkIdle is how long a chunk request may go without a byte arriving
@@ -16,7 +18,7 @@ const DefaultChunkIdle = 20 * time.Second
 
 // errChunkStalled ends a chunk request whose body stopped arriving, or whose
 // chunk a newer request took over.
-var errChunkStalled = &apiError{status: http.StatusRequestTimeout, code: "chunk_timeout"}
+var errChunkStalled = &guard.Problem{Status: http.StatusRequestTimeout, Code: "chunk_timeout"}
 
 // chunkBody is a chunk request's body under a read deadline that moves on
 // while bytes arrive, so that a connection that died without a word ends its

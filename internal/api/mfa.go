@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/guard"
 )
 
 // Second factors through the API (R-X2). A script signs in with
@@ -17,9 +18,9 @@ import (
 // as recent for auth.ReauthWindow.
 
 var (
-	errSecondFactorRequired = &apiError{status: http.StatusUnauthorized, code: "second_factor_required"}
-	errEnrolmentRequired    = &apiError{status: http.StatusForbidden, code: "second_factor_enrolment_required"}
-	errReauthRequired       = &apiError{status: http.StatusForbidden, code: "reauth_required"}
+	errSecondFactorRequired = &guard.Problem{Status: http.StatusUnauthorized, Code: "second_factor_required"}
+	errEnrolmentRequired    = &guard.Problem{Status: http.StatusForbidden, Code: "second_factor_enrolment_required"}
+	errReauthRequired       = &guard.Problem{Status: http.StatusForbidden, Code: "reauth_required"}
 )
 
 // recent wraps h so that it runs only after a recent authentication.
@@ -40,11 +41,11 @@ func (s *Server) recent(h func(http.ResponseWriter, *http.Request) error) func(h
 func mfaError(err error) error {
 	switch {
 	case errors.Is(err, auth.ErrBadCode):
-		return &apiError{status: http.StatusBadRequest, code: "bad_code"}
+		return &guard.Problem{Status: http.StatusBadRequest, Code: "bad_code"}
 	case errors.Is(err, auth.ErrLastFactor):
-		return &apiError{status: http.StatusConflict, code: "last_factor"}
+		return &guard.Problem{Status: http.StatusConflict, Code: "last_factor"}
 	case errors.Is(err, auth.ErrNoEnrolment):
-		return &apiError{status: http.StatusConflict, code: "no_enrolment"}
+		return &guard.Problem{Status: http.StatusConflict, Code: "no_enrolment"}
 	}
 	return err
 }

@@ -8,11 +8,12 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/dicom"
+	"github.com/medbox-jp/medbox/internal/guard"
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/preview"
 )
 
-var errNoPreview = &apiError{status: http.StatusNotFound, code: "no_preview"}
+var errNoPreview = &guard.Problem{Status: http.StatusNotFound, Code: "no_preview"}
 
 // previewError maps the preview service's errors; visibility errors stay 404
 // "not_found", exactly as for a file that does not exist.

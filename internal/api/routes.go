@@ -2,37 +2,26 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/guard"
 )
 
-// Access says who may call a route; the guard checks it on every request.
-type Access int
-
-// Access levels, from open to closed.
+// Access levels of the route table: guard's, shared with the web pages.
 const (
-	Anyone   Access = iota // strangers too
-	SignedIn               // any signed-in account, also one awaiting review
-	Members                // approved members who exchange files
-	Admins                 // administrators
-
-	// A partial session — past the password, short of its second factor or of
-	// the enrolment of one — counts as signed out except on routes of these two
-	// levels, which signed-in accounts may use as well.
-	Unverified // also a session that owes its second factor (sign-out)
-	Enrolling  // also an account that must enrol a second factor before anything else
+	Anyone     = guard.Anyone
+	SignedIn   = guard.SignedIn
+	Members    = guard.Members
+	Admins     = guard.Admins
+	Unverified = guard.Unverified
+	Enrolling  = guard.Enrolling
 )
-
-func (a Access) String() string {
-	return [...]string{"anyone", "signed-in", "members", "admins", "unverified", "enrolling"}[a]
-}
 
 // Route is one entry of the route table.
 type Route struct {
 	Pattern string
-	Access  Access
+	Access  guard.Access
 	Handler func(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -91,46 +80,37 @@ func actorFrom(r *http.Request) *auth.Actor {
 	return a
 }
 
-// guard authenticates by bearer token, else by session cookie, and checks access.
-// A member calling an administrator's route gets 404, as for any route they may
-// not see. A partial session gets 401 second_factor_required, or 403
-// second_factor_enrolment_required, except on the routes open to it.
+// guard authenticates by bearer token, else by session cookie, and lets the
+// request through as guard.Check decides. A member calling an administrator's
+// route gets 404, as for any route they may not see. A partial session gets 401
+// second_factor_required, or 403 second_factor_enrolment_required, except on the
+// routes open to it.
 func (s *Server) guard(rt Route) http.Handler {
 	return s.serve(func(w http.ResponseWriter, r *http.Request) error {
 		addr := auth.Addr(r.Context())
-		var actor *auth.Actor
-		var err error
+		actor, err := (*auth.Actor)(nil), auth.ErrNoSession
 		if tok := auth.BearerToken(r); tok != "" {
 			actor, err = s.auth.Authenticate(r.Context(), tok, auth.API, addr)
 		} else if c := auth.SessionCookie(r); c != "" {
 			actor, err = s.auth.Authenticate(r.Context(), c, auth.Web, addr)
 		}
-		var partial *auth.PartialError
-		switch {
-		case errors.As(err, &partial):
-			switch {
-			case rt.Access == Unverified, rt.Access == Enrolling && partial.Need == auth.NeedEnrolment:
-				actor = partial.Actor
-			case rt.Access == Anyone:
-			case partial.Need == auth.NeedEnrolment:
-				return errEnrolmentRequired
-			default:
-				return errSecondFactorRequired
-			}
-		case err != nil && !errors.Is(err, auth.ErrNoSession):
+		d, err := guard.Check(rt.Access, actor, err)
+		if err != nil {
 			return err
 		}
-		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, actor))
-		switch {
-		case rt.Access == Anyone:
-		case actor == nil:
+		switch d.Verdict {
+		case guard.SignIn:
 			return errUnauthorized
-		case rt.Access == SignedIn, rt.Access == Unverified, rt.Access == Enrolling:
-		case rt.Access == Members && !actor.Member.CanExchange():
+		case guard.SecondFactor:
+			return errSecondFactorRequired
+		case guard.Enrol:
+			return errEnrolmentRequired
+		case guard.NotApproved:
 			return errNotApproved
-		case rt.Access == Admins && !actor.Member.IsAdmin():
+		case guard.Hidden:
 			return errNotFound
 		}
+		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, d.Actor))
 		return rt.Handler(w, r)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/guard"
 )
 
 // The second step of signing in (R-X2): a session that has passed the password
@@ -26,7 +27,7 @@ func owes(r *http.Request) auth.Need {
 // anything else is refused as if signed out.
 func (s *Server) owed(w http.ResponseWriter, r *http.Request, need auth.Need) error {
 	if r.Method != http.MethodGet {
-		return errUnauthorized
+		return guard.ErrUnauthorized
 	}
 	if need == auth.NeedEnrolment {
 		return redirect(w, r, "/settings/2fa")

@@ -14,7 +14,7 @@ import (
 	_ "time/tzdata" // Asia/Tokyo on machines without zoneinfo
 
 	"github.com/medbox-jp/medbox/internal/auth"
-	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/guard"
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/member"
 )
@@ -153,44 +153,47 @@ type errorPage struct {
 	Message string // message id
 }
 
-// serve turns a handler's error into a page, in one place (STYLE.md §3). Details
-// go to the log, never to the user.
+// serve turns a handler's error into a page, in one place (STYLE.md §3); what
+// the error means is guard.Classify's to say, for the web and the API alike.
+// Details go to the log, never to the user.
 func (s *Server) serve(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := h(w, r)
 		if err == nil || errors.Is(err, errRedirect) {
 			return
 		}
-		var status int
-		var msg string
-		switch {
-		case errors.Is(err, member.ErrNotFound), errors.Is(err, box.ErrNotFound):
-			status, msg = http.StatusNotFound, "err.not_found"
-		case errors.Is(err, errUnauthorized):
-			status, msg = http.StatusUnauthorized, "err.signin_required"
-		case errors.Is(err, member.ErrBadToken):
-			status, msg = http.StatusGone, "err.bad_link"
-		case errors.Is(err, member.ErrWrongState):
-			status, msg = http.StatusConflict, "err.wrong_state"
-		case errors.Is(err, errBadForm):
-			status, msg = http.StatusBadRequest, "err.bad_form"
-		case errors.Is(err, errTooLarge):
-			status, msg = http.StatusRequestEntityTooLarge, "err.too_large"
-		default:
+		p, ours := guard.Classify(err)
+		if !ours {
 			s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
-			status, msg = http.StatusInternalServerError, "err.internal"
 		}
-		p := errorPage{basePage: s.base(r, "error.title"), Message: msg}
-		if rerr := s.render(w, r, status, "error", p); rerr != nil {
+		msg, ok := pageMessages[p.Code]
+		if !ok {
+			msg = "api.err." + p.Code
+		}
+		page := errorPage{basePage: s.base(r, "error.title"), Message: msg}
+		if rerr := s.render(w, r, p.Status, "error", page); rerr != nil {
 			s.log.ErrorContext(r.Context(), "render error page", "err", rerr)
-			http.Error(w, http.StatusText(status), status)
+			http.Error(w, http.StatusText(p.Status), p.Status)
 		}
 	})
 }
 
+// pageMessages words some problems for a page rather than for a program; the
+// others read as the API's message ("api.err." + code).
+var pageMessages = map[string]string{
+	"not_found":    "err.not_found",
+	"unauthorized": "err.signin_required",
+	"bad_link":     "err.bad_link",
+	"wrong_state":  "err.wrong_state",
+	"bad_request":  "err.bad_form",
+	"invalid":      "err.bad_form",
+	"too_large":    "err.too_large",
+	"internal":     "err.internal",
+}
+
 var (
-	errBadForm  = errors.New("malformed form")
-	errTooLarge = errors.New("request too large")
+	errBadForm  = guard.ErrBadRequest
+	errTooLarge = &guard.Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large"}
 )
 
 // redirect sends a GET to target after a successful POST.

@@ -7,35 +7,24 @@ import (
 	"net/url"
 
 	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/guard"
 	"github.com/medbox-jp/medbox/internal/member"
 )
 
-// Access says who may call a route. The guard checks it before the handler runs,
-// on every request, against the member as the database has them now.
-type Access int
-
-// Access levels, from open to closed.
+// Access levels of the route table: guard's, shared with the API.
 const (
-	Anyone   Access = iota // strangers too
-	SignedIn               // any signed-in account, also unconfirmed or pending
-	Members                // approved members who exchange files
-	Admins                 // administrators
-
-	// A partial session — past the password, short of its second factor or of
-	// the enrolment of one — counts as signed out except on routes of these two
-	// levels, which signed-in accounts may use as well.
-	Unverified // also a session that owes its second factor: that step, and sign-out
-	Enrolling  // also an account that must enrol a second factor before anything else
+	Anyone     = guard.Anyone
+	SignedIn   = guard.SignedIn
+	Members    = guard.Members
+	Admins     = guard.Admins
+	Unverified = guard.Unverified
+	Enrolling  = guard.Enrolling
 )
-
-func (a Access) String() string {
-	return [...]string{"anyone", "signed-in", "members", "admins", "unverified", "enrolling"}[a]
-}
 
 // Route is one entry of the route table: a pattern, who may call it, and its handler.
 type Route struct {
 	Pattern string
-	Access  Access
+	Access  guard.Access
 	Handler func(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -116,53 +105,45 @@ func ActorFrom(r *http.Request) *auth.Actor {
 	return a
 }
 
-// guard resolves the actor of a request and lets it through only if the route's
-// access allows it. A stranger on a closed page is sent to sign in; a partial
-// session to the second factor or enrolment it owes; a signed-in account that may
-// not exchange yet to its status page; a member on an administrator's page gets
-// "not found", as if it did not exist.
+// guard resolves the actor of a request and lets it through as guard.Check
+// decides. A stranger on a closed page is sent to sign in; a partial session to
+// the second factor or enrolment it owes; a signed-in account that may not
+// exchange yet to its status page; a member on an administrator's page gets "not
+// found", as if it did not exist.
 func (s *Server) guard(rt Route) http.Handler {
 	return s.serve(func(w http.ResponseWriter, r *http.Request) error {
 		actor, err := s.auth.Authenticate(r.Context(), auth.SessionCookie(r), auth.Web, auth.Addr(r.Context()))
-		var partial *auth.PartialError
-		switch {
-		case errors.Is(err, auth.ErrNoSession):
-			actor = nil
-			if auth.SessionCookie(r) != "" {
-				s.clearSessionCookie(w)
-			}
-		case errors.As(err, &partial):
-			switch {
-			case rt.Access == Unverified, rt.Access == Enrolling && partial.Need == auth.NeedEnrolment:
-				actor = partial.Actor
-				r = r.WithContext(context.WithValue(r.Context(), owesKey{}, partial.Need))
-			case rt.Access != Anyone:
-				return s.owed(w, r, partial.Need)
-			}
-		case err != nil:
+		if errors.Is(err, auth.ErrNoSession) && auth.SessionCookie(r) != "" {
+			s.clearSessionCookie(w)
+		}
+		d, err := guard.Check(rt.Access, actor, err)
+		if err != nil {
 			return err
 		}
-		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, actor))
-		switch {
-		case rt.Access == Anyone:
-		case actor == nil:
+		switch d.Verdict {
+		case guard.SignIn:
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return nil
 			}
-			return errUnauthorized
-		case rt.Access == SignedIn, rt.Access == Unverified, rt.Access == Enrolling:
-		case rt.Access == Members && !actor.Member.CanExchange():
-			if actor.Member.Role == member.RoleMember && r.Method == http.MethodGet {
+			return guard.ErrUnauthorized
+		case guard.SecondFactor:
+			return s.owed(w, r, auth.NeedSecondFactor)
+		case guard.Enrol:
+			return s.owed(w, r, auth.NeedEnrolment)
+		case guard.NotApproved:
+			if d.Actor.Member.Role == member.RoleMember && r.Method == http.MethodGet {
 				http.Redirect(w, r, "/pending", http.StatusSeeOther)
 				return nil
 			}
-			return member.ErrNotFound
-		case rt.Access == Admins && !actor.Member.IsAdmin():
-			return member.ErrNotFound
+			return guard.ErrNotFound
+		case guard.Hidden:
+			return guard.ErrNotFound
 		}
+		if d.Owes != auth.NeedNothing {
+			r = r.WithContext(context.WithValue(r.Context(), owesKey{}, d.Owes))
+		}
+		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, d.Actor))
 		return rt.Handler(w, r)
 	})
 }
-
-var errUnauthorized = errors.New("sign-in required")
