@@ -11,16 +11,17 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
 )
 
 // openForCommand loads configuration from the environment (and leftover flags)
 // and wires an instance without serving it.
-func openForCommand(ctx context.Context, args []string, p process) (*app, error) {
+func openForCommand(ctx context.Context, args []string, p process) (*server.Instance, error) {
 	cfg, err := config.Load(args, p.getenv)
 	if err != nil {
 		return nil, err
 	}
-	return newApp(ctx, cfg, newLogger(io.Discard, "error"), appOptions{now: p.now})
+	return server.New(ctx, cfg, server.NewLogger(io.Discard, "error"), server.Options{Now: p.now})
 }
 
 func admin(ctx context.Context, args []string, p process) error {
@@ -50,11 +51,11 @@ func admin(ctx context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	switch args[0] {
 	case "create-admin":
 		if *email == "" {
-			link, err := a.members.SetupLink(ctx)
+			link, err := a.Members.SetupLink(ctx)
 			if err != nil {
 				return err
 			}
@@ -66,7 +67,7 @@ func admin(ctx context.Context, args []string, p process) error {
 			return fmt.Errorf("read password from stdin: %w", err)
 		}
 		password = strings.TrimRight(password, "\r\n")
-		m, err := a.members.CreateAdmin(ctx, member.NewAdmin{Email: *email, Password: password, Name: *name})
+		m, err := a.Members.CreateAdmin(ctx, member.NewAdmin{Email: *email, Password: password, Name: *name})
 		var fe member.FieldErrors
 		if errors.As(err, &fe) {
 			return fmt.Errorf("create administrator: %v", fe)
@@ -80,18 +81,18 @@ func admin(ctx context.Context, args []string, p process) error {
 		if *email == "" {
 			return errors.New("admin approve: --email is required")
 		}
-		m, err := a.members.ApproveByEmail(ctx, *email)
+		m, err := a.Members.ApproveByEmail(ctx, *email)
 		if err != nil {
 			return fmt.Errorf("approve %s: %w", member.MaskEmail(*email), err)
 		}
 		// Deliver the approval mail now rather than at the next serve.
-		if _, err := a.jobs.RunDue(ctx); err != nil {
+		if _, err := a.Jobs.RunDue(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "member %s approved (id %s, status %s)\n", member.MaskEmail(string(m.Email)), m.ID, m.Status)
 		return nil
 	case "sweep": // maintenance: see sweep.go and docs/deploy.md
-		return sweepCmd(ctx, a, stdout)
+		return a.Sweep(ctx, stdout)
 	default:
 		return fmt.Errorf("admin: unknown command %q", args[0])
 	}
@@ -106,8 +107,8 @@ func auditCmd(ctx context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	n, err := a.audit.Verify(ctx)
+	defer a.Close()
+	n, err := a.Audit.Verify(ctx)
 	if err != nil {
 		return err
 	}

@@ -41,12 +41,12 @@ func backupCmd(ctx context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	to, err := openDest(ctx, dest)
 	if err != nil {
 		return err
 	}
-	m, err := backup.Run(ctx, backup.Options{DB: a.db, Blobs: a.blobs, Master: a.master, Now: a.now, Keep: *keep, Log: a.log}, to)
+	m, err := backup.Run(ctx, backup.Options{DB: a.DB, Blobs: a.Blobs, Master: a.Master, Now: a.Now, Keep: *keep, Log: a.Log}, to)
 	if err != nil {
 		return err
 	}
@@ -74,17 +74,17 @@ func restoreCmd(ctx context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	from, err := openDest(ctx, src)
 	if err != nil {
 		return err
 	}
-	m, err := backup.Restore(ctx, backup.Options{DB: a.db, Blobs: a.blobs, Master: a.master, Now: a.now, Log: a.log}, from, *gen)
+	m, err := backup.Restore(ctx, backup.Options{DB: a.DB, Blobs: a.Blobs, Master: a.Master, Now: a.Now, Log: a.Log}, from, *gen)
 	if err != nil {
 		return err
 	}
 	// What expired since the backup goes before anyone can see it.
-	if err := a.boxes.ExpireDue(ctx, a.now()); err != nil {
+	if err := a.Boxes.ExpireDue(ctx, a.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored backup %s (made %s); expired boxes swept\n", m.Name, m.CreatedAt.Format("2006-01-02 15:04 MST"))

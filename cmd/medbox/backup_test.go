@@ -120,11 +120,11 @@ func backupDrill(t *testing.T, newDB func() string) {
 	}
 	for _, table := range []string{"boxes", "files", "comments"} {
 		var n int
-		if err := a.db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+		if err := a.DB.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
 			t.Errorf("restored after expiry: %d rows in %s (%v); want none", n, table, err)
 		}
 	}
-	a.close()
+	a.Close()
 
 	in2 := startInstance(t, instanceOptions{database: dstDB, clock: in.clock, env: map[string]string{"MEDBOX_DATA": fresh, "MEDBOX_CHUNK_SIZE": "256KiB"}})
 	got := tableCounts(t, in2)
@@ -136,7 +136,7 @@ func backupDrill(t *testing.T, newDB func() string) {
 			t.Errorf("table %s: %d rows after restore, %d before", table, got[table], n)
 		}
 	}
-	if _, err := in2.app.audit.Verify(ctx); err != nil {
+	if _, err := in2.app.Audit.Verify(ctx); err != nil {
 		t.Errorf("audit chain after restore: %v", err)
 	}
 	rcpt := in2.client()

@@ -358,7 +358,7 @@ func TestConcurrentUploadsNeverPassTheQuota(t *testing.T) {
 		if used := x.sender.usage(); used != int64(ok)*30_000 || used > 1_000_000 {
 			t.Errorf("usage = %d after %d accepted", used, ok)
 		}
-		stored, counted, err := in.app.boxes.Recount(context.Background())
+		stored, counted, err := in.app.Boxes.Recount(context.Background())
 		if err != nil || fmt.Sprint(stored) != fmt.Sprint(counted) {
 			t.Errorf("stored usage %v, recount %v (%v)", stored, counted, err)
 		}

@@ -44,7 +44,7 @@ func TestCommandLineAdministration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = a.members.Register(ctx, member.Registration{Email: "cli@example.jp", Password: "correct horse battery",
+	_, err = a.Members.Register(ctx, member.Registration{Email: "cli@example.jp", Password: "correct horse battery",
 		Name: "端末 太郎", NameKana: "たんまつ たろう", Profession: member.Nurse, LicenseNumber: "5555", Workplace: "南病院",
 		Proof: bytes.NewReader(pngProof(t, "cli")), ProofName: "p.png"})
 	if err != nil {
@@ -54,15 +54,15 @@ func TestCommandLineAdministration(t *testing.T) {
 	if err := run(ctx, []string{"admin", "approve", "--email", "cli@example.jp"}, process{getenv: env, stdout: &out, now: clk.Now}); err == nil {
 		t.Error("approve of an unconfirmed member succeeded")
 	}
-	if _, err := a.jobs.RunDue(ctx); err != nil {
+	if _, err := a.Jobs.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	m := readEML(t, newestFile(t, filepath.Join(data, "outbox")))
 	link, _ := url.Parse(m.link(t, "/confirm?token="))
-	if _, err := a.members.Confirm(ctx, link.Query().Get("token"), ""); err != nil {
+	if _, err := a.Members.Confirm(ctx, link.Query().Get("token"), ""); err != nil {
 		t.Fatal(err)
 	}
-	a.close()
+	a.Close()
 	if err := run(ctx, []string{"admin", "approve", "--email", "cli@example.jp"}, process{getenv: env, stdout: &out, now: clk.Now}); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
@@ -78,9 +78,9 @@ func TestCommandLineAdministration(t *testing.T) {
 	}
 	// Tampering is reported with the broken link.
 	a, _ = openForCommand(ctx, nil, process{getenv: envOf(cfgEnv), stdout: &out, now: clk.Now})
-	a.db.ExecContext(ctx, `DROP TRIGGER audit_events_no_update`)
-	a.db.ExecContext(ctx, `UPDATE audit_events SET actor = 'forged' WHERE seq = 2`)
-	a.close()
+	a.DB.ExecContext(ctx, `DROP TRIGGER audit_events_no_update`)
+	a.DB.ExecContext(ctx, `UPDATE audit_events SET actor = 'forged' WHERE seq = 2`)
+	a.Close()
 	err = run(ctx, []string{"audit", "verify"}, process{getenv: env, stdout: &out, now: clk.Now})
 	if err == nil || !strings.Contains(err.Error(), "event 2") {
 		t.Errorf("audit verify after tampering: %v, want a broken link at event 2", err)

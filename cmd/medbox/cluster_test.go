@@ -61,7 +61,7 @@ func (p *cluster) deliver() {
 	p.t.Helper()
 	var wg sync.WaitGroup
 	for _, in := range []*instance{p.a, p.b} {
-		wg.Go(func() { in.app.jobs.RunDue(context.Background()) })
+		wg.Go(func() { in.app.Jobs.RunDue(context.Background()) })
 	}
 	wg.Wait()
 	p.a.deliver()
@@ -121,7 +121,7 @@ func (p *cluster) member(email, name, kana string) (onA, onB *client, id string)
 	u, _ := url.Parse(link)
 	status, page, _ := p.b.client().form("/confirm", "token", u.Query().Get("token"))
 	must(t, status, http.StatusSeeOther, "confirm "+email+" on the other instance", page)
-	if _, err := p.a.app.members.ApproveByEmail(context.Background(), email); err != nil {
+	if _, err := p.a.app.Members.ApproveByEmail(context.Background(), email); err != nil {
 		t.Fatalf("approve %s: %v", email, err)
 	}
 	me := c.login(email, "correct horse battery")

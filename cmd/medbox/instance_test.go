@@ -32,6 +32,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
 	"github.com/medbox-jp/medbox/internal/sqldb"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
@@ -58,7 +59,7 @@ func (s *syncBuffer) String() string {
 // `medbox serve` wires it, with a moved clock and cheap password hashing.
 type instance struct {
 	t     testing.TB
-	app   *app
+	app   *server.Instance
 	url   string
 	clock *clocktest.Clock // every timer of the app reads it
 	out   *syncBuffer
@@ -121,21 +122,21 @@ func startInstance(t testing.TB, o instanceOptions) *instance {
 	}
 	in := &instance{t: t, clock: clk, out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp}
 	hp := member.TestHashParams
-	a, err := newApp(t.Context(), cfg, newLogger(in.out, cfg.LogLevel), appOptions{now: in.clock.Now, hashParams: &hp, smtpRoots: smtpRoots,
-		adminsWithoutSecondFactor: !o.adminSecondFactor, chunkIdle: o.chunkIdle})
+	a, err := server.New(t.Context(), cfg, server.NewLogger(in.out, cfg.LogLevel), server.Options{Now: in.clock.Now, HashParams: &hp, SMTPRoots: smtpRoots,
+		AdminsWithoutSecondFactor: !o.adminSecondFactor, ChunkIdle: o.chunkIdle})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in.app = a
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, in.out) }()
+	go func() { done <- a.Serve(ctx, in.out) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		a.close()
+		a.Close()
 	})
 	for i := 0; ; i++ {
 		resp, err := in.httpClient(nil).Get(in.url + "/healthz")
@@ -159,20 +160,20 @@ func eachDB(t *testing.T, fn func(t *testing.T, in *instance)) {
 	})
 }
 
-func (in *instance) db() *sqldb.DB { return in.app.db }
+func (in *instance) db() *sqldb.DB { return in.app.DB }
 
 // deliver runs every due background job now (mail among them) and waits until
 // the instance's own workers have finished the ones they took first.
 func (in *instance) deliver() {
 	in.t.Helper()
 	for i := 0; ; i++ {
-		if _, err := in.app.jobs.RunDue(context.Background()); err != nil {
+		if _, err := in.app.Jobs.RunDue(context.Background()); err != nil {
 			in.t.Fatalf("run due jobs: %v", err)
 		}
 		var busy int
 		args := []any{sqldb.Millis(in.clock.Now())}
 		kinds := ""
-		for i, k := range in.app.jobs.Kinds() {
+		for i, k := range in.app.Jobs.Kinds() {
 			args = append(args, k)
 			if i > 0 {
 				kinds += ", "
@@ -495,7 +496,7 @@ func (in *instance) confirmFromMail(email string) {
 // and returns a client signed in as them.
 func (in *instance) admin() *client {
 	in.t.Helper()
-	link, err := in.app.members.SetupLink(context.Background())
+	link, err := in.app.Members.SetupLink(context.Background())
 	if err != nil {
 		in.t.Fatal(err)
 	}

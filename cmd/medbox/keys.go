@@ -19,13 +19,13 @@ func keysCmd(ctx context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	before := a.master.CurrentID()
-	n, err := a.master.Rotate(ctx, a.db)
+	defer a.Close()
+	before := a.Master.CurrentID()
+	n, err := a.Master.Rotate(ctx, a.DB)
 	if err != nil {
 		return fmt.Errorf("rotate master key: %w", err)
 	}
 	fmt.Fprintf(stdout, "master key rotated: %s → %s; %d data keys rewrapped; the old key is no longer in %s\n",
-		before, a.master.CurrentID(), n, a.cfg.MasterKeyFile)
+		before, a.Master.CurrentID(), n, a.Config.MasterKeyFile)
 	return nil
 }

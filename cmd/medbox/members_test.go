@@ -222,7 +222,7 @@ func TestLockout(t *testing.T) {
 		if status, _ := try("lock@example.jp", "correct horse battery"); status != http.StatusOK {
 			t.Fatalf("after admin unlock: %d", status)
 		}
-		events, err := in.app.audit.List(t.Context(), audit.Filter{About: id, Action: "auth.lock"})
+		events, err := in.app.Audit.List(t.Context(), audit.Filter{About: id, Action: "auth.lock"})
 		if err != nil || len(events) != 2 {
 			t.Errorf("auth.lock events = %d, %v; want 2", len(events), err)
 		}
@@ -317,7 +317,7 @@ func TestSignOutEverywhere(t *testing.T) {
 		// An administrator can do the same for a member who phones in.
 		_, other := in.approvedMember(admin, newMember{Email: "phoned@example.jp"})
 		must(t, admin.json("POST", "/api/v1/admin/members/"+other+"/reset", nil, nil), http.StatusNoContent, "admin reset")
-		events, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.signout_everywhere"})
+		events, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.signout_everywhere"})
 		if len(events) != 2 || events[0].Target != id {
 			t.Errorf("signout_everywhere events = %+v", events)
 		}
@@ -459,7 +459,7 @@ func TestWithdrawalErasesPersonalData(t *testing.T) {
 	if files := blobFiles(t, in); len(files) != 0 {
 		t.Errorf("blobs left after withdrawal: %v", files)
 	}
-	events, _ := in.app.audit.List(t.Context(), audit.Filter{About: id})
+	events, _ := in.app.Audit.List(t.Context(), audit.Filter{About: id})
 	if len(events) == 0 {
 		t.Error("audit entries of the member are gone; they must stay under the pseudonymous id")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/mail"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
 )
 
 // scrapeMetrics reads GET /metrics as this machine's Prometheus would, into samples
@@ -119,12 +120,12 @@ func TestMetricsAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		hp := member.TestHashParams
-		a, err := newApp(t.Context(), cfg, newLogger(&syncBuffer{}, "error"), appOptions{now: clocktest.New().Now, hashParams: &hp, metricsToken: token})
+		a, err := server.New(t.Context(), cfg, server.NewLogger(&syncBuffer{}, "error"), server.Options{Now: clocktest.New().Now, HashParams: &hp, MetricsToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(a.close)
-		srv, err := a.handler()
+		t.Cleanup(a.Close)
+		srv, err := a.Handler()
 		if err != nil {
 			t.Fatal(err)
 		}

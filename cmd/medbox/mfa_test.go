@@ -279,11 +279,11 @@ func TestTOTPSignIn(t *testing.T) {
 
 		// The audit log has every step, and no secret.
 		for action, want := range map[string]int{"auth.factor.add": 1} {
-			if evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: action, Actor: id}); len(evs) != want {
+			if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: action, Actor: id}); len(evs) != want {
 				t.Errorf("%d %s events, want %d", len(evs), action, want)
 			}
 		}
-		uses, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.second_factor", Actor: id})
+		uses, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.second_factor", Actor: id})
 		var ok, failed int
 		for _, e := range uses {
 			switch e.Result {
@@ -529,7 +529,7 @@ func TestAdministratorResetsFactors(t *testing.T) {
 		if rows != 0 {
 			t.Errorf("after the web reset %d TOTP rows remain", rows)
 		}
-		if evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.factor.reset"}); len(evs) != 2 {
+		if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.factor.reset"}); len(evs) != 2 {
 			t.Errorf("%d auth.factor.reset events, want 2", len(evs))
 		}
 	})
@@ -616,7 +616,7 @@ func TestReauthentication(t *testing.T) {
 			http.StatusOK, "administrator signs in again")
 		admin.tok = out["token"].(string)
 		must(t, admin.json("POST", "/api/v1/admin/members/"+waiting2+"/approve", nil, nil), http.StatusNoContent, "approve with a fresh token")
-		if evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.reauth"}); len(evs) < 4 {
+		if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.reauth"}); len(evs) < 4 {
 			t.Errorf("%d auth.reauth events, want at least 4", len(evs))
 		}
 	})
@@ -656,7 +656,7 @@ func TestSecondFactorFailuresLock(t *testing.T) {
 		if status, _ := c.loginWeb(email, pw); status != http.StatusUnauthorized {
 			t.Errorf("right password on a locked account: %d, want 401", status)
 		}
-		if evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.lock"}); len(evs) != 1 || evs[0].Target != id {
+		if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.lock"}); len(evs) != 1 || evs[0].Target != id {
 			t.Errorf("lock events = %+v", evs)
 		}
 		// Through the API, wrong codes count the same way, after the lock lifts.

@@ -64,7 +64,7 @@ func TestMisuseRaisesAlerts(t *testing.T) {
 		if len(got) != 3 || !strings.Contains(got[2].Subject, "ダウンロード") || !strings.Contains(got[2].Text, x.rcptID) {
 			t.Fatalf("after heavy downloading: %v", subjects(got))
 		}
-		alerts, err := in.app.monitor.Recent(context.Background(), 10)
+		alerts, err := in.app.Monitor.Recent(context.Background(), 10)
 		if err != nil || len(alerts) != 3 {
 			t.Errorf("stored alerts: %d, %v", len(alerts), err)
 		}

@@ -33,7 +33,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"member":   webAs("pages@example.jp", "correct horse battery"),
 		"admin":    webAs(admin.user, admin.pass),
 	}
-	srv, err := in.app.handler()
+	srv, err := in.app.Handler()
 	if err != nil {
 		t.Fatal(err)
 	}

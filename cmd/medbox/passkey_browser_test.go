@@ -33,7 +33,7 @@ func passkeyInstance(t *testing.T, o instanceOptions) *instance {
 	o.env["MEDBOX_LISTEN"] = fmt.Sprintf("127.0.0.1:%d", port)
 	o.env["MEDBOX_BASE_URL"] = fmt.Sprintf("http://localhost:%d", port)
 	in := startInstance(t, o)
-	if !in.app.auth.PasskeysAvailable() {
+	if !in.app.Auth.PasskeysAvailable() {
 		t.Fatalf("passkeys unavailable at %s", in.url)
 	}
 	return in
@@ -165,11 +165,11 @@ func TestBrowserPasskey(t *testing.T) {
 	if used == 0 {
 		t.Error("the passkey's last use was not recorded")
 	}
-	evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.second_factor", Actor: id})
+	evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.second_factor", Actor: id})
 	if len(evs) != 1 || evs[0].Detail["method"] != "passkey" || evs[0].Result != audit.OK {
 		t.Errorf("second-factor audit = %+v", evs)
 	}
-	if evs, _ := in.app.audit.List(t.Context(), audit.Filter{Action: "auth.reauth", Actor: id}); len(evs) != 1 || evs[0].Detail["reason"] != "passkey" {
+	if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.reauth", Actor: id}); len(evs) != 1 || evs[0].Detail["reason"] != "passkey" {
 		t.Errorf("reauth audit = %+v", evs)
 	}
 }

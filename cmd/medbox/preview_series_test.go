@@ -158,10 +158,10 @@ func TestPreviewStudyZip(t *testing.T) {
 			t.Errorf("%d preview objects left after the file was deleted", n)
 		}
 		// An object left under p/ by a file that is gone is swept away.
-		if err := in.app.blobs.Put(context.Background(), "p/nosuchfile/thumb.jpg", bytes.NewReader([]byte("left over")), 9); err != nil {
+		if err := in.app.Blobs.Put(context.Background(), "p/nosuchfile/thumb.jpg", bytes.NewReader([]byte("left over")), 9); err != nil {
 			t.Fatal(err)
 		}
-		if err := in.app.previews.SweepOrphans(context.Background(), in.clock.Now()); err != nil {
+		if err := in.app.Previews.SweepOrphans(context.Background(), in.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if n := previewObjects(t, in, "nosuchfile"); n != 0 || previewObjects(t, in, withDir) == 0 {
@@ -216,7 +216,7 @@ func zipDICOMDIRStudy(t testing.TB, dir string) []byte {
 func previewObjects(t testing.TB, in *instance, file string) int {
 	t.Helper()
 	n := 0
-	if err := in.app.sealed.List(context.Background(), "p/"+file+"/", func(string, int64) error { n++; return nil }); err != nil {
+	if err := in.app.Sealed.List(context.Background(), "p/"+file+"/", func(string, int64) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n

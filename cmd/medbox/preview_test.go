@@ -400,7 +400,7 @@ func (in *instance) previewsMade() {
 	ctx := context.Background()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		if _, err := in.app.jobs.RunDue(ctx); err != nil {
+		if _, err := in.app.Jobs.RunDue(ctx); err != nil {
 			in.t.Fatalf("run due jobs: %v", err)
 		}
 		var n int

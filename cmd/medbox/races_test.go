@@ -63,13 +63,13 @@ func TestDeleteRacingExpiry(t *testing.T) {
 		}
 		for range 3 {
 			wg.Go(func() {
-				if err := in.app.boxes.ExpireDue(context.Background(), in.clock.Now()); err != nil {
+				if err := in.app.Boxes.ExpireDue(context.Background(), in.clock.Now()); err != nil {
 					t.Errorf("ExpireDue: %v", err)
 				}
 			})
 		}
 		wg.Wait()
-		if err := in.app.boxes.ExpireDue(context.Background(), in.clock.Now()); err != nil {
+		if err := in.app.Boxes.ExpireDue(context.Background(), in.clock.Now()); err != nil {
 			t.Fatalf("ExpireDue after the race: %v", err)
 		}
 		var left int
@@ -77,7 +77,7 @@ func TestDeleteRacingExpiry(t *testing.T) {
 		if left != 0 {
 			t.Errorf("%d boxes left after expiry", left)
 		}
-		stored, counted, err := in.app.boxes.Recount(context.Background())
+		stored, counted, err := in.app.Boxes.Recount(context.Background())
 		if err != nil || fmt.Sprint(stored) != fmt.Sprint(counted) {
 			t.Errorf("stored usage %v, recount %v (%v)", stored, counted, err)
 		}
@@ -200,7 +200,7 @@ func TestChunkClientGoneAfterLastByte(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	chunk := data[:u.ChunkSize]
-	if err := in.app.uploads.PutChunk(ctx, member.ID(x.senderID), upload.ID(u.ID), 0, &cancelAtEOF{bytes.NewReader(chunk), cancel}, int64(len(chunk)), nil); err != nil {
+	if err := in.app.Uploads.PutChunk(ctx, member.ID(x.senderID), upload.ID(u.ID), 0, &cancelAtEOF{bytes.NewReader(chunk), cancel}, int64(len(chunk)), nil); err != nil {
 		t.Errorf("put chunk 0, client gone after the last byte: %v", err)
 	}
 	if ctx.Err() == nil {

@@ -108,7 +108,7 @@ func (w *walker) fill(pattern string) string {
 // the box and to administrators; and every answer carries the security headers.
 func TestRouteWalker(t *testing.T) {
 	w := newWalker(t)
-	srv, err := w.in.app.handler()
+	srv, err := w.in.app.Handler()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestRouteWalker(t *testing.T) {
 	for _, rt := range srv.Routes() {
 		entries = append(entries, entry{rt.Pattern, rt.Access == 0})
 	}
-	for _, rt := range w.in.app.apiRoutes() {
+	for _, rt := range w.in.app.APIRoutes() {
 		entries = append(entries, entry{rt.Pattern, rt.Access == 0})
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].pattern < entries[j].pattern })

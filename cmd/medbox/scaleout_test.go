@@ -22,6 +22,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
@@ -319,7 +320,7 @@ func scaleExpireThousand(t *testing.T, p *cluster, sender, rcpt member.ID) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := w; i < n; i += 8 {
-				b, err := p.a.app.boxes.Create(ctx, sender, box.Draft{Recipients: []member.ID{rcpt}, ExpiresIn: time.Hour}, "")
+				b, err := p.a.app.Boxes.Create(ctx, sender, box.Draft{Recipients: []member.ID{rcpt}, ExpiresIn: time.Hour}, "")
 				if err != nil {
 					failed.Add(1)
 					t.Errorf("create box %d: %v", i, err)
@@ -337,15 +338,15 @@ func scaleExpireThousand(t *testing.T, p *cluster, sender, rcpt member.ID) {
 	// back exactly once.
 	for i := range 20 {
 		data := jpeg(uint64(900+i), 3000)
-		u, err := p.a.app.uploads.Create(ctx, sender, ids[i*37], fmt.Sprintf("e%d.jpg", i), int64(len(data)), "", "")
+		u, err := p.a.app.Uploads.Create(ctx, sender, ids[i*37], fmt.Sprintf("e%d.jpg", i), int64(len(data)), "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.b.app.uploads.PutChunk(ctx, sender, u.ID, 0, bytes.NewReader(data), int64(len(data)), nil); err != nil {
+		if err := p.b.app.Uploads.PutChunk(ctx, sender, u.ID, 0, bytes.NewReader(data), int64(len(data)), nil); err != nil {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
-			if _, err := p.a.app.uploads.Complete(ctx, sender, u.ID, ""); err != nil {
+			if _, err := p.a.app.Uploads.Complete(ctx, sender, u.ID, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -359,12 +360,12 @@ func scaleExpireThousand(t *testing.T, p *cluster, sender, rcpt member.ID) {
 	p.advance(2 * time.Hour)
 	for _, in := range []*instance{p.a, p.b} {
 		wg.Go(func() {
-			if _, err := in.app.jobs.RunDue(ctx); err != nil {
+			if _, err := in.app.Jobs.RunDue(ctx); err != nil {
 				t.Errorf("run due jobs: %v", err)
 			}
 		})
 		wg.Go(func() {
-			if err := in.app.boxes.ExpireDue(ctx, in.clock.Now()); err != nil {
+			if err := in.app.Boxes.ExpireDue(ctx, in.clock.Now()); err != nil {
 				t.Errorf("expire boxes: %v", err)
 			}
 		})
@@ -385,10 +386,10 @@ func scaleExpireThousand(t *testing.T, p *cluster, sender, rcpt member.ID) {
 	if twice != 0 {
 		t.Errorf("%d boxes were recorded as expired more than once", twice)
 	}
-	if _, err := p.a.app.audit.Verify(ctx); err != nil {
+	if _, err := p.a.app.Audit.Verify(ctx); err != nil {
 		t.Errorf("audit chain: %v", err)
 	}
-	stored, counted, err := p.a.app.boxes.Recount(ctx)
+	stored, counted, err := p.a.app.Boxes.Recount(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,7 @@ func scaleExpireThousand(t *testing.T, p *cluster, sender, rcpt member.ID) {
 			t.Errorf("member %s: stored usage %d, recount %d", id, stored[id], counted[id])
 		}
 	}
-	if err := p.a.app.uploads.SweepOrphans(ctx, p.a.clock.Now()); err != nil {
+	if err := p.a.app.Uploads.SweepOrphans(ctx, p.a.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	checkStoreState(t, openStoreState(t, p.env, t.TempDir()))
@@ -420,7 +421,7 @@ func TestScaleOutInstancesStartAtOnce(t *testing.T) {
 	dbURL := emptyPostgres(t)
 	keyFile := filepath.Join(t.TempDir(), "master.key")
 	const n = 4
-	apps := make([]*app, n)
+	apps := make([]*server.Instance, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
@@ -434,7 +435,7 @@ func TestScaleOutInstancesStartAtOnce(t *testing.T) {
 			}
 			<-gate
 			hp := member.TestHashParams
-			apps[i], errs[i] = newApp(context.Background(), cfg, newLogger(&syncBuffer{}, "error"), appOptions{now: clocktest.New().Now, hashParams: &hp})
+			apps[i], errs[i] = server.New(context.Background(), cfg, server.NewLogger(&syncBuffer{}, "error"), server.Options{Now: clocktest.New().Now, HashParams: &hp})
 		})
 	}
 	close(gate)
@@ -443,21 +444,21 @@ func TestScaleOutInstancesStartAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("instance %d: %v", i, err)
 		}
-		defer apps[i].close()
+		defer apps[i].Close()
 	}
 	for i, a := range apps {
-		if a.master.CurrentID() != apps[0].master.CurrentID() {
-			t.Errorf("instance %d holds master key %s, instance 0 %s", i, a.master.CurrentID(), apps[0].master.CurrentID())
+		if a.Master.CurrentID() != apps[0].Master.CurrentID() {
+			t.Errorf("instance %d holds master key %s, instance 0 %s", i, a.Master.CurrentID(), apps[0].Master.CurrentID())
 		}
 	}
 	var dup int
-	err := apps[0].db.QueryRowContext(context.Background(), `SELECT count(*) FROM (SELECT version_id FROM goose_db_version
+	err := apps[0].DB.QueryRowContext(context.Background(), `SELECT count(*) FROM (SELECT version_id FROM goose_db_version
 		GROUP BY version_id HAVING count(*) > 1) d`).Scan(&dup)
 	if err != nil || dup != 0 {
 		t.Errorf("migrations applied more than once: %d versions twice (%v)", dup, err)
 	}
 	// The schema is whole: an instance can do real work on it.
-	if _, err := apps[1].members.SetupLink(context.Background()); err != nil {
+	if _, err := apps[1].Members.SetupLink(context.Background()); err != nil {
 		t.Errorf("use the migrated schema: %v", err)
 	}
 }
@@ -518,7 +519,7 @@ func TestScaleOutReadiness(t *testing.T) {
 			t.Errorf("%s when %s: %d %q, want %d", c.path, c.what, status, body, c.want)
 		}
 	}
-	good.app.db.Close() // the database goes away
+	good.app.DB.Close() // the database goes away
 	if status, _ := good.client().get("/readyz"); status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz without a database: %d, want 503", status)
 	}

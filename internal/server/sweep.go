@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -9,18 +9,18 @@ import (
 	"github.com/medbox-jp/medbox/internal/member"
 )
 
-// sweepCmd runs `medbox admin sweep`, a maintenance command left out of the
-// usage text (docs/deploy.md describes it). It does at once what the hourly job
+// Sweep is `medbox admin sweep`, a maintenance command left out of the usage
+// text (docs/deploy.md describes it). It does at once what the hourly job
 // does — removes stored objects that belong to no file and no upload, such as
 // the chunks of an upload aborted while its instance died — and then recounts
 // every member's quota from the files and uploads that exist. It fails when a
 // stored usage differs from the recount, so a script can tell.
-func sweepCmd(ctx context.Context, a *app, stdout io.Writer) error {
+func (a *Instance) Sweep(ctx context.Context, stdout io.Writer) error {
 	before, err := countObjects(ctx, a, "f/")
 	if err != nil {
 		return err
 	}
-	if err := a.uploads.SweepOrphans(ctx, a.now()); err != nil {
+	if err := a.Uploads.SweepOrphans(ctx, a.Now()); err != nil {
 		return fmt.Errorf("sweep orphaned objects: %w", err)
 	}
 	after, err := countObjects(ctx, a, "f/")
@@ -28,7 +28,7 @@ func sweepCmd(ctx context.Context, a *app, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "orphan sweep: %d file objects before, %d after (%d removed)\n", before, after, before-after)
-	stored, counted, err := a.boxes.Recount(ctx)
+	stored, counted, err := a.Boxes.Recount(ctx)
 	if err != nil {
 		return fmt.Errorf("recount quota: %w", err)
 	}
@@ -56,9 +56,9 @@ func sweepCmd(ctx context.Context, a *app, stdout io.Writer) error {
 	return nil
 }
 
-func countObjects(ctx context.Context, a *app, prefix string) (int, error) {
+func countObjects(ctx context.Context, a *Instance, prefix string) (int, error) {
 	n := 0
-	err := a.sealed.List(ctx, prefix, func(string, int64) error { n++; return nil })
+	err := a.Sealed.List(ctx, prefix, func(string, int64) error { n++; return nil })
 	if err != nil {
 		return 0, fmt.Errorf("list stored objects: %w", err)
 	}

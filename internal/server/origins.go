@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -53,13 +53,13 @@ type uploadServers struct {
 	wg      sync.WaitGroup
 }
 
-func (a *app) startUploadServers(ctx context.Context, l *listener, handler http.Handler, setup *tlsSetup) (*uploadServers, error) {
+func (a *Instance) startUploadServers(ctx context.Context, l *listener, handler http.Handler, setup *tlsSetup) (*uploadServers, error) {
 	us := &uploadServers{}
-	if len(a.cfg.Transfer.UploadListen) == 0 {
+	if len(a.Config.Transfer.UploadListen) == 0 {
 		return us, nil
 	}
 	var lns []net.Listener
-	for _, addr := range a.cfg.Transfer.UploadListen {
+	for _, addr := range a.Config.Transfer.UploadListen {
 		ln, err := l.listen(ctx, addr)
 		if err != nil {
 			for _, l := range lns {
@@ -77,7 +77,7 @@ func (a *app) startUploadServers(ctx context.Context, l *listener, handler http.
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+			ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 			Protocols:         h1,
 		}
 		if setup != nil {
@@ -92,11 +92,11 @@ func (a *app) startUploadServers(ctx context.Context, l *listener, handler http.
 				err = hs.Serve(ln)
 			}
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
-				a.log.Error("upload listener stopped", "addr", ln.Addr().String(), "err", err)
+				a.Log.Error("upload listener stopped", "addr", ln.Addr().String(), "err", err)
 			}
 		})
 	}
-	a.log.Info("upload origins listening", "addrs", a.cfg.Transfer.UploadListen, "origins", a.cfg.Transfer.UploadOrigins)
+	a.Log.Info("upload origins listening", "addrs", a.Config.Transfer.UploadListen, "origins", a.Config.Transfer.UploadOrigins)
 	return us, nil
 }
 
