@@ -10,9 +10,10 @@ import (
 // lower rank (further right in STYLE.md's picture), never its own rank or higher.
 // Leaves share rank 0 and may use each other; a leaf imports no feature.
 var layer = map[string]int{
-	"cmd/medbox": 8,
-	"server":     7, // assembles an instance: wiring, listeners, TLS, schedule
-	"web":        6, "api": 6,
+	"cmd/medbox":  8,
+	"featuretest": 8, // test helper: a wired instance for the feature packages' own tests
+	"server":      7, // assembles an instance: wiring, listeners, TLS, schedule
+	"web":         6, "api": 6,
 	"guard":  5, // the access and error policy web and API share
 	"notify": 4, "preview": 4, "upload": 4, "monitor": 4,
 	"box": 3, "auth": 3,

@@ -1,0 +1,221 @@
+// Package featuretest gives a feature package's own tests a whole wired instance
+// without its listeners: internal/server's New on a fresh SQLite or PostgreSQL
+// database, blobs on disk in a temporary directory, mail in an outbox, one moved
+// clock, cheap password hashing — and approved members to act as. A rule of one
+// feature is then checked by `go test ./internal/<feature>` against the real
+// services and the real list of effects, on both engines (STYLE.md §6).
+package featuretest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"regexp"
+	"sync/atomic"
+	"testing"
+
+	"github.com/medbox-jp/medbox/internal/clocktest"
+	"github.com/medbox-jp/medbox/internal/config"
+	"github.com/medbox-jp/medbox/internal/mail"
+	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
+	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
+)
+
+// World is one wired instance for a test, and the people in it.
+type World struct {
+	*server.Instance
+	T     testing.TB
+	Clock *clocktest.Clock
+	admin *member.Member
+}
+
+// Options adjust a World. The zero value is a default instance.
+type Options struct {
+	Env map[string]string // MEDBOX_* settings on top of the defaults (limits, chunk size …)
+}
+
+// Each runs fn on a World over SQLite and on one over PostgreSQL, as subtests
+// named "sqlite" and "postgres".
+func Each(t *testing.T, o Options, fn func(t *testing.T, w *World)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, New(t, "", o)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, New(t, sqltest.NewPostgresURL(t), o)) })
+}
+
+// New returns a World on database (empty for SQLite in a temporary directory).
+func New(t testing.TB, database string, o Options) *World {
+	t.Helper()
+	env := map[string]string{"MEDBOX_DATA": t.TempDir(), "MEDBOX_DATABASE": database, "MEDBOX_LOG_LEVEL": "error"}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	cfg, err := config.Load(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clocktest.New()
+	hp := member.TestHashParams
+	in, err := server.New(context.Background(), cfg, server.NewLogger(io.Discard, "error"),
+		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Close)
+	return &World{Instance: in, T: t, Clock: clk}
+}
+
+// RunJobs runs every background job that is due now, until none is left.
+func (w *World) RunJobs() {
+	w.T.Helper()
+	for range 20 {
+		n, err := w.Jobs.RunDue(context.Background())
+		if err != nil {
+			w.T.Fatalf("run due jobs: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	w.T.Fatal("jobs kept coming after 20 rounds")
+}
+
+// Admin returns the administrator of the World, creating it on first use.
+func (w *World) Admin() *member.Member {
+	w.T.Helper()
+	if w.admin == nil {
+		m, err := w.Members.CreateAdmin(context.Background(), member.NewAdmin{Email: "admin@hospital.example.jp",
+			Password: Password, Name: "管理 花子"})
+		if err != nil {
+			w.T.Fatalf("create administrator: %v", err)
+		}
+		w.admin = m
+	}
+	return w.admin
+}
+
+// Password is every test member's password.
+const Password = "correct horse battery"
+
+var serial atomic.Int64
+
+// NewMember describes a member to register; zero fields get defaults.
+type NewMember struct {
+	Email      string
+	Name       string
+	NameKana   string
+	Profession member.Profession
+	Workplace  string
+	Department string
+}
+
+// Registered registers m and confirms the address, leaving the member waiting
+// for review.
+func (w *World) Registered(m NewMember) *member.Member {
+	w.T.Helper()
+	n := serial.Add(1)
+	if m.Email == "" {
+		m.Email = fmt.Sprintf("member%d@hospital.example.jp", n)
+	}
+	if m.Name == "" {
+		m.Name, m.NameKana = "試験 太郎", "しけん たろう"
+	}
+	if m.Profession == "" {
+		m.Profession = member.Doctor
+	}
+	if m.Workplace == "" {
+		m.Workplace = "東病院"
+	}
+	ctx := context.Background()
+	got, err := w.Members.Register(ctx, member.Registration{Email: m.Email, Password: Password, Name: m.Name,
+		NameKana: m.NameKana, Profession: m.Profession, LicenseNumber: fmt.Sprint(100000 + n), Workplace: m.Workplace,
+		Department: m.Department, Proof: bytes.NewReader(ProofPNG(w.T)), ProofName: "licence.png", Addr: "192.0.2.1"})
+	if err != nil {
+		w.T.Fatalf("register %s: %v", m.Email, err)
+	}
+	if _, err := w.Members.Confirm(ctx, w.LinkToken(m.Email, "/confirm?token="), "192.0.2.1"); err != nil {
+		w.T.Fatalf("confirm %s: %v", m.Email, err)
+	}
+	return got
+}
+
+// Member returns an approved member described by m.
+func (w *World) Member(m NewMember) *member.Member {
+	w.T.Helper()
+	got := w.Registered(m)
+	if err := w.Members.Approve(context.Background(), w.Admin().ID, got.ID, "192.0.2.9"); err != nil {
+		w.T.Fatalf("approve %s: %v", got.Email, err)
+	}
+	approved, err := w.Members.Get(context.Background(), got.ID)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return approved
+}
+
+// Mail returns every message queued for addr so far, oldest first, whether sent
+// yet or not.
+func (w *World) Mail(addr string) []mail.Message {
+	w.T.Helper()
+	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 ORDER BY created_at, id`, mail.JobKind)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	defer rows.Close()
+	var out []mail.Message
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			w.T.Fatal(err)
+		}
+		var m mail.Message
+		if json.Unmarshal([]byte(p), &m) != nil {
+			continue
+		}
+		for _, to := range m.To {
+			if to == addr {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+
+// LinkToken returns the token of the newest link to path (e.g. "/confirm?token=")
+// mailed to addr.
+func (w *World) LinkToken(addr, path string) string {
+	w.T.Helper()
+	msgs := w.Mail(addr)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		for _, text := range []string{msgs[i].Link, msgs[i].Text} {
+			if j := bytes.Index([]byte(text), []byte(path)); j >= 0 {
+				if m := tokenRE.FindStringSubmatch(text[j:]); m != nil {
+					return m[1]
+				}
+			}
+		}
+	}
+	w.T.Fatalf("no mail to %s with a link to %s among %d", addr, path, len(msgs))
+	return ""
+}
+
+// ProofPNG is a small licence image, as a member uploads at registration.
+func ProofPNG(t testing.TB) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 40))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	img.Set(1, 1, color.Black)
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
