@@ -26,6 +26,9 @@ type walker struct {
 	x     *exchange
 	creds map[string][2]string // role → email, password
 	n     int
+
+	suspended      []*http.Cookie // the suspended member's web session, from before the suspension
+	suspendedToken string         // and their API token
 }
 
 func newWalker(t *testing.T) *walker {
@@ -40,15 +43,24 @@ func newWalker(t *testing.T) *walker {
 	c.registerAPI(newMember{Email: "pending@d.example.jp"})
 	in.confirmFromMail("pending@d.example.jp")
 	w.creds["pending"] = [2]string{"pending@d.example.jp", pw}
-	_, sid := in.approvedMember(w.x.admin, newMember{Email: "suspended@e.example.jp"})
+	// The suspended member signs in on the web and through the API first, so the
+	// walk goes with the session and token they really had when suspended.
+	sc, sid := in.approvedMember(w.x.admin, newMember{Email: "suspended@e.example.jp"})
+	web := in.client()
+	if status, body, _ := web.form("/login", "email", "suspended@e.example.jp", "password", pw); status != http.StatusSeeOther {
+		t.Fatalf("sign in as the member to be suspended: %d %s", status, body)
+	}
+	w.suspended = web.http.Jar.Cookies(mustURL(in.url))
+	w.suspendedToken = sc.tok
 	must(t, w.x.admin.json("POST", "/api/v1/admin/members/"+sid+"/suspend", nil, nil), http.StatusNoContent, "suspend")
 	w.creds["suspended"] = [2]string{"suspended@e.example.jp", pw}
 	return w
 }
 
 // as returns a client for role, signed in through the web form (its cookie also
-// authenticates API calls); the suspended member's sign-in fails, so it is a
-// stranger carrying a dead cookie.
+// authenticates API calls). The suspended member cannot sign in any more, so it
+// carries the session cookie and the API token it had before the suspension,
+// alternately.
 func (w *walker) as(role string) *client {
 	c := w.in.client()
 	if role == "stranger" {
@@ -56,7 +68,11 @@ func (w *walker) as(role string) *client {
 	}
 	cr := w.creds[role]
 	if role == "suspended" {
-		c.http.Jar.SetCookies(mustURL(w.in.url), []*http.Cookie{{Name: "medbox_session", Value: "revoked-session-token"}})
+		if w.n%2 == 0 {
+			c.http.Jar.SetCookies(mustURL(w.in.url), w.suspended)
+		} else {
+			c.tok = w.suspendedToken
+		}
 		return c
 	}
 	status, body, _ := c.form("/login", "email", cr[0], "password", cr[1])

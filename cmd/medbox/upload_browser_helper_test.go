@@ -207,6 +207,31 @@ func (in *instance) countRows(query string, args ...any) int {
 	return n
 }
 
+// waitRows polls query (a count) until want says yes, or fails after timeout.
+func (in *instance) waitRows(what string, timeout time.Duration, want func(n int) bool, query string, args ...any) int {
+	in.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		n := in.countRows(query, args...)
+		if want(n) {
+			return n
+		}
+		if time.Now().After(deadline) {
+			in.t.Fatalf("%s: still %d after %v (%s)", what, n, timeout, query)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the database, not waiting for luck
+	}
+}
+
+// settled waits until the server holds no chunk request any more: every chunk row
+// is acknowledged, none still being written (an aborted request has released its
+// claim or been acknowledged).
+func (in *instance) settled() {
+	in.t.Helper()
+	in.waitRows("chunk requests still being written", 30*time.Second, func(n int) bool { return n == 0 },
+		`SELECT count(*) FROM upload_chunks WHERE state = 'writing'`)
+}
+
 // offline takes the browser off the network (requests fail, navigator.onLine is
 // false and the page hears "offline"), or back on.
 func (b *browser) offline(off bool) {

@@ -213,7 +213,7 @@ func TestBrowserUploadResume(t *testing.T) {
 	b.screenshotOf("interrupted", "#upload")
 	b.open(in.url + "/boxes") // leaving the page aborts what is in flight
 	b.throttle(0, 0)
-	time.Sleep(300 * time.Millisecond) // let the server finish with the aborted requests
+	in.settled() // the server is done with the aborted requests
 	had := in.countRows(`SELECT count(*) FROM upload_chunks`)
 	if had >= 16 {
 		t.Fatalf("all %d chunks arrived before the page was left; slow the transfer down", had)
@@ -291,11 +291,12 @@ func TestBrowserUploadOfflineAndCancel(t *testing.T) {
 	b.waitFor("paused", `!document.getElementById('upload-offline').hidden &&
 		document.querySelector('.upload-row .upload-state').textContent === '一時停止中'`, 5*time.Second)
 	b.screenshotOf("offline", "#upload")
-	time.Sleep(300 * time.Millisecond)
+	in.settled() // what was in flight when the network went is acknowledged or released
 	before := in.countRows(`SELECT count(*) FROM upload_chunks`)
-	time.Sleep(1500 * time.Millisecond)
-	if after := in.countRows(`SELECT count(*) FROM upload_chunks`); after != before {
-		t.Errorf("chunks went on arriving while offline: %d, then %d", before, after)
+	sent := b.uploadStats().Puts
+	time.Sleep(1500 * time.Millisecond) // an observation window: nothing may be sent in it
+	if after := in.countRows(`SELECT count(*) FROM upload_chunks`); after != before || b.uploadStats().Puts != sent {
+		t.Errorf("chunks went on while offline: %d stored, then %d; %d sent, then %d", before, after, sent, b.uploadStats().Puts)
 	}
 	b.offline(false)
 	b.throttle(0, 0)

@@ -11,7 +11,9 @@
 // Pixel data is decoded by our own Go code: native (8, 16, 32 and 1 bit, either
 // byte order), deflated, RLE (package rle), JPEG baseline through image/jpeg, 12-bit
 // extended and lossless JPEG (package jpeg), JPEG-LS (package jpegls) and JPEG 2000
-// (package j2k; the go-jpeg2000 module in go.mod has no working decoder). What
+// (package j2k: github.com/mrjoshuak/go-jpeg2000 v1.0.0, which ARCHITECTURE.md
+// names, was tried and is not a dependency — its Decode never decodes packets and
+// returns a flat image for every file we have). What
 // those cannot decode may fall back to `gdcmconv --raw` (GDCM), run as a sandboxed
 // subprocess that sees its input and output only as memory files.
 //

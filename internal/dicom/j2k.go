@@ -92,8 +92,8 @@ func codestream(b []byte) ([]byte, error) {
 }
 
 // decodeJ2K decodes a JPEG 2000 frame with our own decoder (package j2k).
-// github.com/mrjoshuak/go-jpeg2000 v1.0.0, the version in go.mod, is not used:
-// its Decode never decodes packets and returns a flat image.
+// github.com/mrjoshuak/go-jpeg2000 v1.0.0 was tried and is not a dependency: its
+// Decode never decodes packets and returns a flat image.
 func decodeJ2K(data []byte, im *imageInfo) (*rawFrame, error) {
 	cs, err := codestream(data)
 	if err != nil {

@@ -62,9 +62,8 @@ func TestTwoInstancesRunEachJobOnce(t *testing.T) {
 		case <-time.After(time.Minute): // usually a few seconds; this only guards against a hang
 			t.Errorf("only %d of %d jobs ran within a minute", total.Load(), jobs)
 		}
-		time.Sleep(50 * time.Millisecond) // a job run twice would show up now
 		stop()
-		wg.Wait()
+		wg.Wait() // every handler has returned: a job run twice is counted by now
 
 		for i := range jobs {
 			v, ok := seen.Load(i)
@@ -93,15 +92,22 @@ func TestRunWakesOnCommit(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		// Workers poll only once an hour: the job can only be run this soon
 		// because the commit wakes them.
-		q := job.New(db, job.Options{Owner: "a", Poll: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		q := job.New(db, job.Options{Owner: "a", Workers: 1, Poll: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 		ran := make(chan struct{}, 1)
 		q.Handle("test.wake", func(context.Context, *job.Job) error { ran <- struct{}{}; return nil })
+		idle := make(chan struct{}, 1)
+		q.OnIdle(func() {
+			select {
+			case idle <- struct{}{}:
+			default:
+			}
+		})
 		runCtx, stop := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
 		wg.Go(func() { q.Run(runCtx) })
 		defer func() { stop(); wg.Wait() }()
 
-		time.Sleep(100 * time.Millisecond) // let the workers find nothing and go to sleep
+		<-idle // the worker found nothing and waits: only a wake-up brings it back within the hour
 		err := db.Tx(t.Context(), func(tx *sqldb.Tx) error { return job.Enqueue(t.Context(), tx, start, "test.wake", nil) })
 		if err != nil {
 			t.Fatal(err)

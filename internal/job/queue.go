@@ -44,6 +44,7 @@ type Queue struct {
 	lastSlot map[string]time.Time
 	wake     chan struct{}
 	metrics  *metrics
+	idle     func() // called when a worker has found nothing due and waits (tests)
 }
 
 // New returns a Queue on db.
@@ -152,6 +153,9 @@ func (q *Queue) work(ctx context.Context) {
 			}
 		}
 		timer.Reset(q.o.Poll)
+		if q.idle != nil {
+			q.idle()
+		}
 	}
 }
 
