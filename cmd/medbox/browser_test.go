@@ -50,7 +50,7 @@ func chromiumPath(t testing.TB) string {
 	return ""
 }
 
-func newBrowser(t testing.TB, vp viewport) *browser {
+func newBrowser(t testing.TB, vp viewport, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser tests are skipped with -short")
@@ -68,6 +68,7 @@ func newBrowser(t testing.TB, vp viewport) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(int(vp.width), int(vp.height)),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })

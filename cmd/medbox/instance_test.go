@@ -66,6 +66,8 @@ type instance struct {
 	data  string
 	roots *x509.CertPool
 	smtp  *mailtest.Server
+
+	loopbackNames bool // every host name of the instance resolves to 127.0.0.1
 }
 
 // httpClient returns a client for this instance (trusting its test certificate).
@@ -73,6 +75,13 @@ func (in *instance) httpClient(jar http.CookieJar) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if in.roots != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: in.roots}
+	}
+	if in.loopbackNames {
+		var d net.Dialer
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, _ := net.SplitHostPort(addr)
+			return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		}
 	}
 	return &http.Client{Jar: jar, Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -88,6 +97,7 @@ type instanceOptions struct {
 	adminSecondFactor bool             // administrators must enrol a second factor, as in production (mfa_test.go)
 	chunkIdle         time.Duration    // a chunk request without a byte for this long ends (0: the default)
 	clock             *clocktest.Clock // the instance's time; nil: a new clock at clocktest.Start()
+	loopbackNames     bool             // the base URL and upload origins name hosts that all resolve to 127.0.0.1
 }
 
 func startInstance(t testing.TB, o instanceOptions) *instance {
@@ -120,7 +130,7 @@ func startInstance(t testing.TB, o instanceOptions) *instance {
 	if clk == nil {
 		clk = clocktest.New()
 	}
-	in := &instance{t: t, clock: clk, out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp}
+	in := &instance{t: t, clock: clk, out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp, loopbackNames: o.loopbackNames}
 	hp := member.TestHashParams
 	a, err := server.New(t.Context(), cfg, server.NewLogger(in.out, cfg.LogLevel), server.Options{Now: in.clock.Now, HashParams: &hp, SMTPRoots: smtpRoots,
 		AdminsWithoutSecondFactor: !o.adminSecondFactor, ChunkIdle: o.chunkIdle})

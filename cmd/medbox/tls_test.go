@@ -4,9 +4,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -47,6 +49,32 @@ func testCert(t testing.TB) (certFile, keyFile string, roots *x509.CertPool) {
 	roots = x509.NewCertPool()
 	roots.AddCert(cert)
 	return certFile, keyFile, roots
+}
+
+// namedCert writes a self-signed certificate for names and returns its files and
+// the base64 SHA-256 of its public key, which Chromium can be told to trust
+// (--ignore-certificate-errors-spki-list).
+func namedCert(t testing.TB, names ...string) (certFile, keyFile, spki string, cert *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	kb, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ = x509.ParseCertificate(der)
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return certFile, keyFile, base64.StdEncoding.EncodeToString(sum[:]), cert
 }
 
 func tlsFreeAddr(t testing.TB) string {
@@ -97,6 +125,16 @@ func TestTLS(t *testing.T) {
 	if err := dial(&tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}); err == nil {
 		t.Error("TLS 1.1 was accepted")
 	}
+	// HTTP/1.1 by default: a browser then sends chunks on six connections, where
+	// HTTP/2 would put them all on one (MEDBOX_HTTP2).
+	conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: in.roots, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := conn.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+		t.Errorf("a browser offering h2 got %q by default; want http/1.1", p)
+	}
+	conn.Close()
 	c := in.client()
 	status, _, h := c.do("GET", "/login", nil, nil)
 	if status != http.StatusOK || !strings.Contains(h.Get("Strict-Transport-Security"), "max-age=") {

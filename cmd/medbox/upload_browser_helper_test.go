@@ -20,9 +20,15 @@ import (
 // box page, signed in as its sender, in a browser of viewport vp.
 func senderAtBox(t *testing.T, o instanceOptions, vp viewport) (*instance, *exchange, *browser) {
 	t.Helper()
+	return senderAtBoxWith(t, o, vp)
+}
+
+// senderAtBoxWith is senderAtBox with more browser options.
+func senderAtBoxWith(t *testing.T, o instanceOptions, vp viewport, extra ...chromedp.ExecAllocatorOption) (*instance, *exchange, *browser) {
+	t.Helper()
 	in := startInstance(t, o)
 	x := newExchange(t, in)
-	b := newBrowser(t, vp)
+	b := newBrowser(t, vp, extra...)
 	b.signIn(in, "sender@a.example.jp", senderPassword)
 	b.open(in.url + "/boxes/" + x.box)
 	b.do("wait for the drop zone", chromedp.WaitVisible(chromedp.CSS("#dropzone")))
@@ -94,13 +100,14 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration) {
 
 // uploadStats is what watchUploads counts in the page.
 type uploadStats struct {
-	Puts        int      `json:"puts"`        // chunk PUTs sent
-	Digests     int      `json:"digests"`     // of them, with a well-formed sha-256 Content-Digest
-	MaxInflight int      `json:"maxInflight"` // most chunk PUTs travelling at once
-	Aborts      int      `json:"aborts"`      // chunk PUTs the page aborted
-	Failed      int      `json:"failed"`      // chunk PUTs that ended in a network error
-	CSP         []string `json:"csp"`         // Content-Security-Policy violations
-	Errors      []string `json:"errors"`      // uncaught errors and rejections in the page
+	Puts        int            `json:"puts"`        // chunk PUTs sent
+	Digests     int            `json:"digests"`     // of them, with a well-formed sha-256 Content-Digest
+	MaxInflight int            `json:"maxInflight"` // most chunk PUTs travelling at once
+	Aborts      int            `json:"aborts"`      // chunk PUTs the page aborted
+	Failed      int            `json:"failed"`      // chunk PUTs that ended in a network error
+	CSP         []string       `json:"csp"`         // Content-Security-Policy violations
+	Errors      []string       `json:"errors"`      // uncaught errors and rejections in the page
+	Answers     map[string]int `json:"answers"`     // "status code" of each answered chunk PUT
 }
 
 // watchUploads wraps XMLHttpRequest in the page to count chunk requests, and
@@ -114,7 +121,7 @@ func (b *browser) watchUploads() {
 		window.addEventListener('error', e => up.errors.push(String(e.message)));
 		window.addEventListener('unhandledrejection', e => up.errors.push(String(e.reason)));
 		const P = XMLHttpRequest.prototype, open = P.open, set = P.setRequestHeader, send = P.send;
-		P.open = function (method, url) { this.__chunk = method === 'PUT' && /\/chunks\/\d+$/.test(url); return open.apply(this, arguments); };
+		P.open = function (method, url) { this.__chunk = method === 'PUT' && /(\/chunks\/\d+|\/api\/v1\/chunk)$/.test(url); return open.apply(this, arguments); };
 		P.setRequestHeader = function (k, v) {
 			if (this.__chunk && k.toLowerCase() === 'content-digest' && /^sha-256=:[A-Za-z0-9+/]{43}=:$/.test(v)) up.digests++;
 			return set.apply(this, arguments);

@@ -90,6 +90,9 @@ var (
 	errBadJSON      = guard.ErrBadRequest
 	errFixed        = &guard.Problem{Status: http.StatusBadRequest, Code: "fixed_identity"}
 	errNotApproved  = guard.ErrNotApproved
+	// errBadGrant: the upload grant is missing, unknown, ended or for another
+	// upload; the page asks its own origin for a new one, or sends there.
+	errBadGrant = &guard.Problem{Status: http.StatusUnauthorized, Code: "bad_grant"}
 )
 
 // errorBody is the JSON shape of every error.

@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/guard"
+	"github.com/medbox-jp/medbox/internal/upload"
 )
 
 // Access levels of the route table: guard's, shared with the web pages.
@@ -50,6 +52,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/boxes/{box}/history", Members, s.boxHistory},
 		{"POST /api/v1/boxes/{box}/uploads", Members, s.createUpload},
 		{"PUT /api/v1/uploads/{id}/chunks/{n}", Members, s.putChunk},
+		{"PUT " + upload.GrantedChunkPath, guard.Granted, s.putGrantedChunk},
 		{"GET /api/v1/uploads/{id}", Members, s.uploadStatus},
 		{"POST /api/v1/uploads/{id}/complete", Members, s.completeUpload},
 		{"DELETE /api/v1/uploads/{id}", Members, s.abortUpload},
@@ -89,7 +92,13 @@ func (s *Server) guard(rt Route) http.Handler {
 	return s.serve(func(w http.ResponseWriter, r *http.Request) error {
 		addr := auth.Addr(r.Context())
 		actor, err := (*auth.Actor)(nil), auth.ErrNoSession
-		if tok := auth.BearerToken(r); tok != "" {
+		if rt.Access == guard.Granted {
+			// Only the grant counts here: no cookie, no bearer token.
+			actor, err = s.auth.AuthenticateGrant(r.Context(), r.Header.Get(auth.GrantHeader), r.Header.Get(upload.IDHeader), addr)
+			if errors.Is(err, auth.ErrNoGrant) {
+				return errBadGrant
+			}
+		} else if tok := auth.BearerToken(r); tok != "" {
 			actor, err = s.auth.Authenticate(r.Context(), tok, auth.API, addr)
 		} else if c := auth.SessionCookie(r); c != "" {
 			actor, err = s.auth.Authenticate(r.Context(), c, auth.Web, addr)

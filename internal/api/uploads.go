@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/upload"
 )
@@ -22,9 +23,34 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": u.ID, "chunk_size": u.ChunkSize, "chunk_count": u.ChunkCount,
-		"size": u.Size, "name": u.Name})
+	out := map[string]any{"id": u.ID, "chunk_size": u.ChunkSize, "chunk_count": u.ChunkCount, "size": u.Size, "name": u.Name}
+	if err := s.grant(r, a, u.ID, out); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// grant adds an upload grant to out when the instance has upload hosts, which
+// the session cookie does not reach: the page sends it with each chunk PUT there.
+func (s *Server) grant(r *http.Request, a *auth.Actor, id upload.ID, out map[string]any) error {
+	if len(s.cfg.Transfer.UploadOrigins) == 0 {
+		return nil
+	}
+	token, expires, err := s.auth.GrantUpload(r.Context(), a, string(id))
+	if err != nil {
+		return err
+	}
+	out["upload_grant"], out["upload_grant_expires"] = token, expires
+	return nil
+}
+
+// putGrantedChunk is a chunk PUT on an upload host: the upload and the chunk are
+// named in headers (upload.GrantedChunkPath), the guard has checked the grant.
+func (s *Server) putGrantedChunk(w http.ResponseWriter, r *http.Request) error {
+	r.SetPathValue("id", r.Header.Get(upload.IDHeader))
+	r.SetPathValue("n", r.Header.Get(upload.ChunkHeader))
+	return s.putChunk(w, r)
 }
 
 func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
@@ -46,12 +72,17 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) uploadStatus(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.uploads.Status(r.Context(), actorFrom(r).ID(), upload.ID(r.PathValue("id")))
+	a := actorFrom(r)
+	u, err := s.uploads.Status(r.Context(), a.ID(), upload.ID(r.PathValue("id")))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "box": u.Box, "name": u.Name, "size": u.Size,
-		"chunk_size": u.ChunkSize, "chunk_count": u.ChunkCount, "received": u.Received})
+	out := map[string]any{"id": u.ID, "box": u.Box, "name": u.Name, "size": u.Size,
+		"chunk_size": u.ChunkSize, "chunk_count": u.ChunkCount, "received": u.Received}
+	if err := s.grant(r, a, u.ID, out); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

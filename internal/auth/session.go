@@ -50,21 +50,26 @@ func (s *Service) Authenticate(ctx context.Context, token string, kind Kind, add
 	if token == "" {
 		return nil, ErrNoSession
 	}
+	return s.authenticate(ctx, member.HashToken(token), kind, addr)
+}
+
+// authenticate is Authenticate for the session whose token hashes to hash; an
+// empty kind accepts a session of either kind (an upload grant's).
+func (s *Service) authenticate(ctx context.Context, hash string, kind Kind, addr string) (*Actor, error) {
 	now := s.now()
-	hash := member.HashToken(token)
 	var ses Session
 	var created, seen, expires int64
 	var pending Need
-	err := s.db.QueryRowContext(ctx, `SELECT member_id, created_at, last_seen_at, expires_at, addr, user_agent, pending
-		FROM sessions WHERE id_hash = $1 AND kind = $2`, hash, kind).
-		Scan(&ses.Member, &created, &seen, &expires, &ses.Addr, &ses.UserAgent, &pending)
+	err := s.db.QueryRowContext(ctx, `SELECT member_id, kind, created_at, last_seen_at, expires_at, addr, user_agent, pending
+		FROM sessions WHERE id_hash = $1 AND ($2 = '' OR kind = $2)`, hash, kind).
+		Scan(&ses.Member, &ses.Kind, &created, &seen, &expires, &ses.Addr, &ses.UserAgent, &pending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoSession
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	ses.Hash, ses.Kind = hash, kind
+	ses.Hash = hash
 	ses.CreatedAt, ses.LastSeen, ses.ExpiresAt = sqldb.FromMillis(created), sqldb.FromMillis(seen), sqldb.FromMillis(expires)
 	if !now.Before(ses.ExpiresAt) || !now.Before(ses.LastSeen.Add(s.policy.IdleTimeout)) {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash); err != nil {
@@ -150,6 +155,11 @@ func (s *Service) signOutEverywhereTx(ctx context.Context, tx *sqldb.Tx, actor *
 
 // endSessions deletes every session of id except keep (a token hash, or "").
 func endSessions(ctx context.Context, tx *sqldb.Tx, id member.ID, keep string) error {
+	// Upload grants go too, also those of the session kept (it must set a new
+	// password before anything else).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM upload_grants WHERE member_id = $1`, id); err != nil {
+		return fmt.Errorf("sign out everywhere: end upload grants: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE member_id = $1 AND id_hash <> $2`, id, keep); err != nil {
 		return fmt.Errorf("end sessions of %s: %w", id, err)
 	}

@@ -34,7 +34,9 @@ type Config struct {
 	ACMEEmail     string // MEDBOX_ACME_EMAIL: contact for the certificate authority
 	ACMEDirectory string // MEDBOX_ACME_DIRECTORY: the CA's directory URL (default Let's Encrypt)
 	HTTPListen    string // MEDBOX_HTTP_LISTEN: plain-HTTP address that redirects to HTTPS (and answers ACME challenges)
-	HTTP2         bool   // MEDBOX_HTTP2: offer HTTP/2 over TLS
+	HTTP2         bool   // MEDBOX_HTTP2: offer HTTP/2 over TLS (off by default: see serve.go's protocols)
+	UploadTLSCert string // MEDBOX_UPLOAD_TLS_CERT: certificate of the upload host names, served to them by SNI
+	UploadTLSKey  string // MEDBOX_UPLOAD_TLS_KEY
 	LogLevel      string // MEDBOX_LOG_LEVEL: debug, info, warn, error
 
 	Auth   Auth
@@ -99,7 +101,7 @@ func Default() Config {
 		Listen:   "127.0.0.1:8080",
 		MailFrom: "MedBox <no-reply@medbox.localhost>",
 		LogLevel: "info",
-		HTTP2:    true,
+		HTTP2:    false,
 		Auth: Auth{
 			LockAfter:       5,
 			LockFor:         15 * time.Minute,
@@ -187,6 +189,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	str(&c.MasterKeyFile, "master-key-file", "master key file (default DATA/master.key)")
 	str(&c.TLSCert, "tls-cert", "TLS certificate file (PEM)")
 	str(&c.TLSKey, "tls-key", "TLS private key file (PEM)")
+	str(&c.UploadTLSCert, "upload-tls-cert", "TLS certificate file (PEM) for the upload host names of upload-origins, given to them by SNI; keep them off the main certificate (see docs/deploy.md)")
+	str(&c.UploadTLSKey, "upload-tls-key", "TLS private key file (PEM) of upload-tls-cert")
 	str(&c.ACMEDomains, "acme-domains", "get TLS certificates automatically (ACME) for these comma-separated names")
 	str(&c.ACMEEmail, "acme-email", "contact address given to the ACME certificate authority")
 	str(&c.ACMEDirectory, "acme-directory", "ACME directory URL (default Let's Encrypt)")
@@ -202,7 +206,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		fs.BoolVar(p, name, *p, usage)
 	}
-	boolean(&c.HTTP2, "http2", "offer HTTP/2 over TLS (false keeps every request on HTTP/1.1 connections of its own)")
+	boolean(&c.HTTP2, "http2", "offer HTTP/2 over TLS for the pages and the main origin's API (off: a browser then sends chunks on six connections, not one; upload hosts always speak HTTP/1.1)")
 	proxies := ""
 	str(&proxies, "trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted")
 	num(&c.Auth.LockAfter, "lock-after", "wrong passwords in a row before an account locks")
@@ -276,6 +280,12 @@ func (c *Config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("MEDBOX_TLS_CERT and MEDBOX_TLS_KEY go together"))
+	}
+	if (c.UploadTLSCert == "") != (c.UploadTLSKey == "") {
+		errs = append(errs, errors.New("MEDBOX_UPLOAD_TLS_CERT and MEDBOX_UPLOAD_TLS_KEY go together"))
+	}
+	if c.UploadTLSCert != "" && c.TLSCert == "" {
+		errs = append(errs, errors.New("MEDBOX_UPLOAD_TLS_CERT goes with MEDBOX_TLS_CERT (with ACME every name gets its own certificate)"))
 	}
 	if c.TLSCert != "" && c.ACMEDomains != "" {
 		errs = append(errs, errors.New("choose MEDBOX_TLS_CERT or MEDBOX_ACME_DOMAINS, not both"))

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,54 @@ func TestParseSize(t *testing.T) {
 		if _, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) succeeded, want error", in)
 		}
+	}
+}
+
+// TestUploadOrigins: upload origins are host names on the standard port (the
+// hospital deployment) or ports; each is named once, in a canonical form, never
+// the page's own origin, and with the page's scheme.
+func TestUploadOrigins(t *testing.T) {
+	tests := []struct {
+		name, origins, listen string
+		want                  []string
+		wantErr               string
+	}{
+		{"host names on 443", "https://up1.medbox.jp, https://UP2.medbox.jp:443/", "", []string{"https://up1.medbox.jp", "https://up2.medbox.jp"}, ""},
+		{"ports of the page's host", "", "0.0.0.0:8444-8445", []string{"https://medbox.jp:8444", "https://medbox.jp:8445"}, ""},
+		{"the page's own origin", "https://medbox.jp:443", "", nil, "page's own origin"},
+		{"named twice", "https://up1.medbox.jp,https://up1.medbox.jp:443", "", nil, "named twice"},
+		{"another scheme", "http://up1.medbox.jp", "", nil, "must use https"},
+		{"a path", "https://up1.medbox.jp/upload", "", nil, "not an origin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"MEDBOX_BASE_URL": "https://medbox.jp", "MEDBOX_UPLOAD_ORIGINS": tt.origins, "MEDBOX_UPLOAD_LISTEN": tt.listen}
+			cfg, err := Load(nil, func(k string) string { return env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load() error = %v, want one saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cfg.Transfer.UploadOrigins, tt.want) {
+				t.Errorf("UploadOrigins = %q, want %q", cfg.Transfer.UploadOrigins, tt.want)
+			}
+		})
+	}
+}
+
+// TestHTTP2IsOffByDefault: a browser folds every request for an HTTP/2 origin
+// into one TCP connection, which uploads no faster than one stream on a lossy
+// link; HTTP/1.1 gives six. HTTP/2 is an operator's choice.
+func TestHTTP2IsOffByDefault(t *testing.T) {
+	cfg, err := Load(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP2 {
+		t.Error("HTTP/2 is on by default")
 	}
 }

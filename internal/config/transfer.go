@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,7 +39,16 @@ func (t *Transfer) load(listen, origins, baseURL string) error {
 			errs = append(errs, fmt.Errorf("MEDBOX_UPLOAD_ORIGINS: %q must use %s like MEDBOX_BASE_URL", o, base.Scheme))
 			continue
 		}
-		t.UploadOrigins = append(t.UploadOrigins, u.Scheme+"://"+u.Host)
+		origin := u.Scheme + "://" + canonicalHost(u.Scheme, u.Host)
+		if origin == base.Scheme+"://"+canonicalHost(base.Scheme, base.Host) {
+			errs = append(errs, fmt.Errorf("MEDBOX_UPLOAD_ORIGINS: %q is the page's own origin; name other host names or ports", o))
+			continue
+		}
+		if slices.Contains(t.UploadOrigins, origin) {
+			errs = append(errs, fmt.Errorf("MEDBOX_UPLOAD_ORIGINS: %q is named twice", o))
+			continue
+		}
+		t.UploadOrigins = append(t.UploadOrigins, origin)
 	}
 	if origins == "" {
 		for _, a := range t.UploadListen {
@@ -54,6 +64,32 @@ func (t *Transfer) load(listen, origins, baseURL string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// canonicalHost lowercases host and drops the scheme's default port, so that
+// "https://UP1.example.jp:443" and the Host header "up1.example.jp" agree.
+func canonicalHost(scheme, host string) string {
+	host = strings.ToLower(host)
+	if h, port, err := net.SplitHostPort(host); err == nil &&
+		(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+		return h
+	}
+	return host
+}
+
+// UploadHosts returns the Host header values (host, or host:port where the port
+// is not the scheme's default) of the upload origins, for telling their requests
+// apart from the pages' on a shared listener.
+func (t Transfer) UploadHosts() []string {
+	var out []string
+	for _, o := range t.UploadOrigins {
+		scheme, host, _ := strings.Cut(o, "://")
+		out = append(out, canonicalHost(scheme, host))
+	}
+	return out
+}
+
+// CanonicalHost is the form UploadHosts uses, for a request's Host header.
+func CanonicalHost(scheme, host string) string { return canonicalHost(scheme, host) }
 
 // expandPorts turns "host:first-last" into one address per port; other items
 // must be host:port.

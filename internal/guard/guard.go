@@ -27,10 +27,15 @@ const (
 	// levels, which signed-in accounts may use as well.
 	Unverified // also a session that owes its second factor: that step, and sign-out
 	Enrolling  // also an account that must enrol a second factor before anything else
+
+	// Granted routes take no session at all, only an upload grant for the upload
+	// the request names (auth.GrantHeader): the chunk PUTs the page sends to the
+	// upload hosts. The member behind the grant must be able to exchange.
+	Granted
 )
 
 func (a Access) String() string {
-	return [...]string{"anyone", "signed-in", "members", "admins", "unverified", "enrolling"}[a]
+	return [...]string{"anyone", "signed-in", "members", "admins", "unverified", "enrolling", "granted"}[a]
 }
 
 // Verdict is what Check decides about a request.
@@ -82,7 +87,7 @@ func Check(a Access, actor *auth.Actor, err error) (Decision, error) {
 	case d.Actor == nil:
 		d.Verdict = SignIn
 	case a == SignedIn, a == Unverified, a == Enrolling:
-	case a == Members && !d.Actor.Member.CanExchange():
+	case (a == Members || a == Granted) && !d.Actor.Member.CanExchange():
 		d.Verdict = NotApproved
 	case a == Admins && !d.Actor.Member.IsAdmin():
 		d.Verdict = Hidden

@@ -177,6 +177,7 @@ func (a *Instance) schedule() []job.Periodic {
 		{Name: "purge ended sessions", Every: 10 * time.Minute, Run: a.Auth.PurgeSessions},
 		{Name: "purge remembered devices and passkey ceremonies", Every: time.Hour, Run: a.Auth.PurgeDevices},
 		{Name: "purge sign-in throttle windows", Every: 10 * time.Minute, Run: a.Auth.PurgeThrottle},
+		{Name: "purge ended upload grants", Every: 10 * time.Minute, Run: a.Auth.PurgeGrants},
 		{Name: "expire boxes", Every: time.Minute, Run: a.Boxes.ExpireDue},
 		{Name: "sweep orphaned previews", Every: time.Hour, Run: a.Previews.SweepOrphans},
 		{Name: "watch for misuse", Every: time.Minute, Run: a.Monitor.Run},

@@ -50,9 +50,15 @@ func (a *Instance) Serve(ctx context.Context, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
+	if setup != nil {
+		for _, w := range setup.warnings {
+			a.Log.Warn(w)
+		}
+	}
 	handler := srv.Handler()
+	uploadOrigin := srv.UploadOrigin(handler)
 	hs := &http.Server{
-		Handler:           handler,
+		Handler:           byHost(a.Config, uploadOrigin, handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -76,7 +82,7 @@ func (a *Instance) Serve(ctx context.Context, stdout io.Writer) error {
 			defer redirect.Close()
 		}
 	}
-	uploads, err := a.startUploadServers(ctx, lis, srv.UploadOrigin(handler), setup)
+	uploads, err := a.startUploadServers(ctx, lis, uploadOrigin, setup)
 	if err != nil {
 		ln.Close()
 		return err
@@ -117,10 +123,35 @@ func (a *Instance) Serve(ctx context.Context, stdout io.Writer) error {
 	return err
 }
 
-// protocols says which HTTP versions the server speaks. HTTP/2 is on unless
-// MEDBOX_HTTP2=false: it multiplexes every request of a browser onto one TCP
+// byHost sends requests for an upload host (its Host header names one of the
+// upload origins, as behind a load balancer or on port 443 of this listener) to
+// the upload origins' handler, and everything else to the pages and the API.
+func byHost(cfg config.Config, uploads, pages http.Handler) http.Handler {
+	hosts := map[string]bool{}
+	for _, h := range cfg.Transfer.UploadHosts() {
+		hosts[h] = true
+	}
+	if len(hosts) == 0 {
+		return pages
+	}
+	scheme := "http"
+	if strings.HasPrefix(cfg.BaseURL, "https:") {
+		scheme = "https"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hosts[config.CanonicalHost(scheme, r.Host)] {
+			uploads.ServeHTTP(w, r)
+			return
+		}
+		pages.ServeHTTP(w, r)
+	})
+}
+
+// protocols says which HTTP versions the server speaks. HTTP/2 is off unless
+// MEDBOX_HTTP2=true: it multiplexes every request of a browser onto one TCP
 // connection, which on a lossy long-distance link carries parallel chunks no
-// faster than one stream (see bench/).
+// faster than one stream — slower than a plain single-stream upload (see
+// bench/). With HTTP/1.1 a browser uses six connections per origin.
 func protocols(cfg config.Config) *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)

@@ -46,6 +46,15 @@ var (
 // AbandonAfter is how long an upload may sit untouched before the sweep removes it.
 const AbandonAfter = 24 * time.Hour
 
+// The upload hosts take chunks at one fixed path, naming the upload and the chunk
+// in headers, so that a browser's CORS preflight for a host is asked once and
+// cached (Access-Control-Max-Age), not paid again for every chunk's URL.
+const (
+	GrantedChunkPath = "/api/v1/chunk" // PUT, with IDHeader, ChunkHeader and auth.GrantHeader
+	IDHeader         = "Medbox-Upload"
+	ChunkHeader      = "Medbox-Chunk"
+)
+
 // Upload is an upload in progress.
 type Upload struct {
 	ID           ID

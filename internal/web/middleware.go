@@ -70,7 +70,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logRequests writes one JSON line per request. The query string is left out: it
-// carries single-use tokens from mailed links.
+// carries single-use tokens from mailed links. Host and protocol show an operator
+// whether uploads reach the upload hosts on connections of their own.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -83,7 +84,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if strings.HasPrefix(path, "/static/") && sw.status < 400 {
 			return
 		}
-		s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", path, "status", sw.status,
-			"bytes", sw.bytes, "ms", time.Since(start).Milliseconds(), "addr", auth.Addr(r.Context()))
+		s.log.InfoContext(r.Context(), "request", "method", r.Method, "host", r.Host, "path", path, "proto", r.Proto,
+			"status", sw.status, "bytes", sw.bytes, "ms", time.Since(start).Milliseconds(), "addr", auth.Addr(r.Context()))
 	})
 }

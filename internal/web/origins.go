@@ -3,28 +3,34 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/upload"
 )
 
-// Upload origins (MEDBOX_UPLOAD_ORIGINS) are extra origins of this instance that
+// Upload origins (MEDBOX_UPLOAD_ORIGINS) are extra origins of this instance —
+// host names on port 443 (up1.example.jp …) or ports of the page's host — that
 // take chunk PUTs over HTTP/1.1, so that a browser — six connections per origin,
-// and a single one for a whole HTTP/2 origin — can carry a page's chunks on many
-// TCP connections at once. On a lossy long-distance link that is what makes an
+// and a single one for a whole HTTP/2 origin — carries a page's chunks on many TCP
+// connections at once. On a lossy long-distance link that is what makes an
 // upload several times faster than one stream (R-T1, bench/README.md).
 //
 // An upload origin serves nothing but
 //
-//	PUT     /api/v1/uploads/{id}/chunks/{n}   (the same handler as on the main origin)
-//	OPTIONS /api/v1/uploads/{id}/chunks/{n}   (its CORS preflight)
+//	PUT     /api/v1/chunk   (upload.GrantedChunkPath: the chunk PUT, upload and chunk named in headers)
+//	OPTIONS /api/v1/chunk   (its CORS preflight)
 //
-// and only for requests whose Origin is the page's own (the base URL's). They
-// authenticate as on the main origin: the session cookie, which a browser sends
-// to every port of the host and, being SameSite=Lax, on same-site requests; or a
-// bearer token. CORS answers name that one origin, never "*".
+// and only for requests from the page's own origin (the base URL's). They are
+// authorised by an upload grant in a header (auth.GrantHeader), never by a
+// cookie, which a host-only __Host- cookie could not do across host names. One
+// path for every chunk lets the browser cache the preflight
+// (Access-Control-Max-Age) instead of paying a round trip per chunk. CORS
+// answers name that one origin, never "*", and allow no credentials.
 
-// chunkPath is the path of a chunk PUT.
-var chunkPath = regexp.MustCompile(`^/api/v1/uploads/[a-z0-9]{1,64}/chunks/[0-9]{1,9}$`)
+// preflightMaxAge is how long a browser may reuse an upload host's preflight
+// (Chromium caps it at two hours, Firefox at a day, WebKit at ten minutes).
+const preflightMaxAge = "7200"
 
 // pageOrigin is the origin the pages are served from, "" if unknown.
 func (s *Server) pageOrigin() string {
@@ -35,18 +41,20 @@ func (s *Server) pageOrigin() string {
 	return u.Scheme + "://" + u.Host
 }
 
-// UploadOrigin wraps the instance's whole handler for an upload listener. A
+// UploadOrigin wraps the instance's whole handler for an upload origin. A
 // preflight from the page's origin is answered here; a chunk PUT gets its CORS
-// headers and goes through full, with every middleware and the API's guard.
-// Everything else is 404, and any other Origin is refused with 403.
+// headers and goes through full, with every middleware and the API's guard
+// (which accepts nothing but the grant on that route). Everything else is 404,
+// and any other Origin is refused with 403.
 func (s *Server) UploadOrigin(full http.Handler) http.Handler {
 	page := s.pageOrigin()
+	allowHeaders := strings.Join([]string{"Content-Digest", "Content-Type", upload.IDHeader, upload.ChunkHeader, auth.GrantHeader}, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-store")
 		h.Add("Vary", "Origin")
-		if !chunkPath.MatchString(r.URL.Path) || (r.Method != http.MethodPut && r.Method != http.MethodOptions) {
+		if r.URL.Path != upload.GrantedChunkPath || (r.Method != http.MethodPut && r.Method != http.MethodOptions) {
 			http.NotFound(w, r)
 			return
 		}
@@ -62,16 +70,14 @@ func (s *Server) UploadOrigin(full http.Handler) http.Handler {
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Allow-Credentials", "true")
 			h.Set("Access-Control-Allow-Methods", "PUT")
-			h.Set("Access-Control-Allow-Headers", "Content-Digest, Content-Type")
-			h.Set("Access-Control-Max-Age", "600")
+			h.Set("Access-Control-Allow-Headers", allowHeaders)
+			h.Set("Access-Control-Max-Age", preflightMaxAge)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		if origin != "" {
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Allow-Credentials", "true")
 			h.Set("Access-Control-Expose-Headers", "Retry-After")
 		}
 		full.ServeHTTP(w, r)

@@ -1,7 +1,8 @@
-// hash-worker.js — reads one chunk of a file and returns its bytes with their
-// SHA-256 (base64), so reading and hashing never block the page. upload.js sends
-// {id, blob}; the answer is {id, buf, digest} with buf transferred back, or
-// {id, error} when the file cannot be read. digest is null where Web Crypto is
+// hash-worker.js — reads one chunk of a file and returns the SHA-256 (base64) of
+// its bytes, so reading and hashing never block the page. upload.js sends
+// {id, blob}; the answer is {id, digest}, or {id, error} when the file cannot be
+// read. The page sends the Blob itself as the body; the bytes read here are
+// dropped. digest is null where Web Crypto is
 // missing (a page not served over HTTPS); the chunk then goes without a
 // Content-Digest, which the protocol allows.
 'use strict';
@@ -14,7 +15,7 @@ self.onmessage = async (event) => {
     if (self.crypto && self.crypto.subtle) {
       digest = base64(new Uint8Array(await self.crypto.subtle.digest('SHA-256', buf)));
     }
-    self.postMessage({ id, buf, digest }, [buf]);
+    self.postMessage({ id, digest });
   } catch (err) {
     self.postMessage({ id, error: (err && err.name) || 'Error' });
   }

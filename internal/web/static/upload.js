@@ -3,12 +3,17 @@
 // Every file chosen on the box page is cut into the server's chunks, and ONE pool
 // of concurrent PUTs, shared by all files of the page, sends them. The pool is
 // spread over the upload origins the page names (data-upload-origins): extra
-// HTTP/1.1 origins of the same instance, each its own set of up to six browser
-// connections, so that on a lossy long-distance link the chunks really travel
-// on parallel TCP connections (HTTP/2 would put them all on one). An origin
-// that cannot be reached is set aside and the page's own origin takes over. Each chunk is
-// read with Blob.slice (a file is never read whole) and hashed off the main
-// thread in hash-worker.js; it is retried with exponential back-off and jitter on
+// HTTP/1.1 host names (or ports) of the same instance, each its own set of up to
+// six browser connections, so that on a lossy long-distance link the chunks
+// really travel on parallel TCP connections (HTTP/2 would put them all on one).
+// Chunks to an upload origin carry the upload's grant in a header (the session
+// cookie does not reach other host names) and go to one fixed path, naming upload
+// and chunk in headers, so the browser's CORS preflight is asked once per origin
+// and cached. An origin that refuses (401, 403, 404) or cannot be reached is set
+// aside and its chunks go to the page's own origin: an upload never fails because
+// an extra origin failed. Each chunk is sent as a Blob.slice of the file (never
+// copied into the page, never read whole) and hashed off the main thread in
+// hash-worker.js; it is retried with exponential back-off and jitter on
 // network errors, 5xx and 429 (honouring Retry-After), and the pool waits while
 // the browser is offline: going offline aborts the chunks in flight, which are
 // sent again when it is back, and a chunk whose bytes stop moving for STALL_MS
@@ -270,6 +275,7 @@ function Uploader(section) {
     it.chunkCount = u.chunk_count;
     it.serverName = u.name;
     it.done = new Set(u.received);
+    it.grant = u.upload_grant || '';
     it.acked = 0;
     for (const n of it.done) it.acked += chunkLength(it, n);
     it.queue = [];
@@ -333,11 +339,14 @@ function Uploader(section) {
     return best;
   }
 
-  // laneResult records how a request on lane went: status 0 is a network error.
-  // The page's own origin is never set aside: it is the last resort, and its
-  // errors are the network's, which the chunks' back-off already paces.
+  // laneResult records how a request on lane went: status 0 is a network error,
+  // and a 5xx from an upload origin counts as one (a balancer that does not know
+  // the name answers 502 or 503). The page's own origin is never set aside: it is
+  // the last resort, and its errors are the network's, which the chunks'
+  // back-off already paces.
   function laneResult(lane, status) {
     if (status < 0 || !navigator.onLine) return;
+    if (lane !== home && status >= 500) status = 0;
     if (status !== 0) {
       lane.failures = 0;
       if (!lane.proven) {
@@ -367,8 +376,19 @@ function Uploader(section) {
     }
     if (it.state !== 'sending') return;
     const { status, xhr } = await put(it, n, chunk, lane);
-    laneResult(lane, status);
     it.inflight.delete(n);
+    if (lane !== home && (status === 401 || status === 403 || status === 404)) {
+      // The upload origin refuses: a grant that ended is asked for again once;
+      // otherwise the origin is set aside for this page and the chunk goes on
+      // elsewhere, its attempt not counted.
+      const code = parseJSON(xhr.responseText)?.error?.code;
+      if (code === 'bad_grant' && (await renewGrant(it))) lane.failures = 0;
+      else refuse(lane);
+      if (it.state === 'sending') it.queue.unshift(n);
+      pump();
+      return;
+    }
+    laneResult(lane, status);
     if (status === -2 && it.state === 'sending') it.queue.unshift(n); // pump sends it when online
     if (it.state !== 'sending' || status < 0) return;
     if (status >= 200 && status < 300) {
@@ -405,10 +425,35 @@ function Uploader(section) {
     });
   }
 
-  // put sends one chunk with XMLHttpRequest, for its upload progress, to the
-  // lane's origin (with the session cookie). It resolves with the status: 0 for
-  // a network error, a timeout or a stall, -1 when cancelled here, -2 when
-  // aborted because the browser went offline.
+  // refuse sets an upload origin aside for the rest of this page: it answered
+  // that it will not take chunks (a host the balancer does not serve, a grant it
+  // cannot check).
+  function refuse(lane) {
+    lane.proven = false;
+    lane.restUntil = Infinity;
+  }
+
+  // renewGrant asks the page's own origin for a new grant for it (the old one
+  // ended), at most once at a time per file; it resolves true if there is one.
+  function renewGrant(it) {
+    if (!it.renewing) {
+      it.renewing = api('GET', '/api/v1/uploads/' + encodeURIComponent(it.id), null, it).then((r) => {
+        it.renewing = null;
+        if (r.status !== 200 || !r.data.upload_grant || r.data.upload_grant === it.grant) return false;
+        it.grant = r.data.upload_grant;
+        return true;
+      });
+    }
+    return it.renewing;
+  }
+
+  // put sends one chunk with XMLHttpRequest, for its upload progress: to the
+  // page's own origin at the chunk's URL, with the session cookie; to an upload
+  // origin at its one chunk path, with the grant and the upload and chunk in
+  // headers. The body is a slice of the file, which the browser reads as it
+  // sends. It resolves with the status: 0 for a network error, a timeout or a
+  // stall, -1 when cancelled here, -2 when aborted because the browser went
+  // offline.
   function put(it, n, chunk, lane) {
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
@@ -421,10 +466,16 @@ function Uploader(section) {
           xhr.abort();
         }, STALL_MS);
       };
-      xhr.open('PUT', lane.origin + '/api/v1/uploads/' + encodeURIComponent(it.id) + '/chunks/' + n);
-      xhr.withCredentials = lane.origin !== '';
+      if (lane === home) {
+        xhr.open('PUT', '/api/v1/uploads/' + encodeURIComponent(it.id) + '/chunks/' + n);
+      } else {
+        xhr.open('PUT', lane.origin + '/api/v1/chunk');
+        xhr.setRequestHeader('Medbox-Upload', it.id);
+        xhr.setRequestHeader('Medbox-Chunk', String(n));
+        xhr.setRequestHeader('Medbox-Upload-Grant', it.grant);
+      }
       if (chunk.digest) xhr.setRequestHeader('Content-Digest', 'sha-256=:' + chunk.digest + ':');
-      xhr.timeout = 60_000 + chunk.buf.byteLength / 16; // at least 16 KB/s after a minute
+      xhr.timeout = 60_000 + chunk.body.size / 16; // at least 16 KB/s after a minute
       xhr.upload.onprogress = (e) => {
         moved += e.loaded - sent;
         sent = e.loaded;
@@ -442,7 +493,7 @@ function Uploader(section) {
         resolve({ status, xhr });
       };
       xhr.onload = () => {
-        moved += Math.max(0, chunk.buf.byteLength - sent);
+        moved += Math.max(0, chunk.body.size - sent);
         finish(xhr.status);
       };
       xhr.onerror = () => finish(0);
@@ -451,7 +502,7 @@ function Uploader(section) {
       it.xhrs.add(xhr);
       it.inflight.set(n, 0);
       watch();
-      xhr.send(chunk.buf);
+      xhr.send(chunk.body);
     });
   }
 
