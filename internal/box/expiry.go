@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/audit"
+	"github.com/medbox-jp/medbox/internal/erase"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/sqldb"
 )
@@ -76,6 +77,9 @@ func (s *Service) deleteBoxTx(ctx context.Context, tx *sqldb.Tx, id ID, ev audit
 	}
 	if err != nil {
 		return fmt.Errorf("delete box %s: %w", id, err)
+	}
+	if err := erase.Later(ctx, tx, s.now()); err != nil { // its message, comments and file names
+		return err
 	}
 	for _, fn := range s.onDelete {
 		if err := fn(ctx, tx, id); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/medbox-jp/medbox/internal/audit"
+	"github.com/medbox-jp/medbox/internal/erase"
 	"github.com/medbox-jp/medbox/internal/job"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
@@ -95,6 +96,9 @@ func (s *Service) DeleteFile(ctx context.Context, actor member.ID, id FileID, ad
 func (s *Service) dropFileTx(ctx context.Context, tx *sqldb.Tx, f *File) error {
 	if err := seal.DestroyKey(ctx, tx, f.KeyID); err != nil {
 		return fmt.Errorf("destroy key of file %s: %w", f.ID, err)
+	}
+	if err := erase.Later(ctx, tx, s.now()); err != nil { // its name
+		return err
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = $1`, f.ID)
 	if err != nil {

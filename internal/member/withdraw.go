@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/medbox-jp/medbox/internal/audit"
+	"github.com/medbox-jp/medbox/internal/erase"
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -48,6 +49,9 @@ func (s *Service) erase(ctx context.Context, id ID, actor, addr, action string) 
 		if err := s.audit.Record(ctx, tx, audit.Event{At: now, Actor: actor, Action: action, Target: string(id), Addr: addr}); err != nil {
 			return err
 		}
+		if err := erase.Later(ctx, tx, now); err != nil { // name, kana, workplace, address …
+			return err
+		}
 		if action == "member.withdraw" {
 			return s.mailTo(ctx, tx, email, i18n.Lang(lang), mailWithdrawn, nil)
 		}
@@ -61,5 +65,5 @@ func (s *Service) erase(ctx context.Context, id ID, actor, addr, action string) 
 			s.log.WarnContext(ctx, "proof bytes left after withdrawal (their key is destroyed)", "member", id, "err", err)
 		}
 	}
-	return s.db.Compact(ctx)
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/dicom"
+	"github.com/medbox-jp/medbox/internal/erase"
 	"github.com/medbox-jp/medbox/internal/job"
 	"github.com/medbox-jp/medbox/internal/mail"
 	"github.com/medbox-jp/medbox/internal/member"
@@ -144,6 +145,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	a.Jobs = job.New(a.DB, job.Options{Owner: fmt.Sprintf("%s-%d", host, os.Getpid()), Now: o.Now, Logger: log, Registry: a.metrics.reg})
 	a.metrics.watchQueue(a.Jobs)
 	mail.Register(a.Jobs, a.mail, log)
+	erase.Register(a.Jobs, a.DB)
 	a.Boxes.RegisterJobs(a.Jobs)
 	a.Previews.Register(a.Jobs)
 	a.Notify.Register(a.Jobs)

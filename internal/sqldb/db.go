@@ -35,6 +35,7 @@ const (
 type DB struct {
 	sql     *sql.DB
 	dialect Dialect
+	owner   *sql.DB // PostgreSQL: the schema owner, for what only it may do (VACUUM FULL); nil if the same role
 }
 
 // Querier is what both a DB and a Tx offer for running SQL.
@@ -124,7 +125,12 @@ func redactURL(u string) string {
 func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	if db.owner != nil {
+		db.owner.Close()
+	}
+	return db.sql.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
@@ -274,16 +280,64 @@ func IsConstraint(err error) bool {
 	return false
 }
 
-// Compact makes deleted data unreadable in the database files: on SQLite it
-// checkpoints the write-ahead log and truncates it, since the log keeps old page
-// images that secure_delete cannot reach. On PostgreSQL it does nothing; VACUUM
-// reclaims dead rows there on its own schedule.
+// TextTables are the tables that hold words people wrote — names, messages,
+// comments, file names, addresses — which Compact rewrites on PostgreSQL.
+var TextTables = []string{"members", "member_tokens", "invitations", "boxes", "participants", "files", "comments",
+	"uploads", "upload_chunks", "previews", "notices", "jobs", "alerts", "passkeys", "passkey_users", "sessions"}
+
+// ErrBusy means Compact could not finish because readers held old data; the
+// caller tries again shortly.
+var ErrBusy = errors.New("compact: the database is busy; try again")
+
+// Compact makes deleted rows unreadable in the database's own files.
+//
+// SQLite deletes with secure_delete, which zeroes a row's bytes in the page — but
+// in WAL mode the page is written to the log, and the main file keeps the old page
+// until a checkpoint copies the new one over it, while the log keeps every earlier
+// image. So Compact checkpoints the whole log into the main file and truncates the
+// log to nothing; with a reader still on an old snapshot it returns ErrBusy.
+//
+// PostgreSQL keeps a deleted row's bytes in its table and index pages until they
+// are reused, and a plain VACUUM does not overwrite them. VACUUM FULL writes each
+// of TextTables anew and drops the old files, so nothing deleted remains in them.
+// It takes the table's lock for the (short) rewrite; with a separate schema owner
+// (OpenAs) it runs as that owner, the only role allowed to. What PostgreSQL's own
+// write-ahead log, its archives and base backups hold ages out on their schedule
+// (docs/deploy.md).
 func (db *DB) Compact(ctx context.Context) error {
-	if db.dialect != SQLite {
+	if db.dialect == SQLite {
+		var busy, logFrames, done int
+		if err := db.sql.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("checkpoint write-ahead log: %w", err)
+		}
+		if busy != 0 {
+			return ErrBusy
+		}
 		return nil
 	}
-	if _, err := db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return fmt.Errorf("checkpoint write-ahead log: %w", err)
+	conn := db.sql
+	if db.owner != nil {
+		conn = db.owner
+	}
+	for _, t := range TextTables {
+		// lock_timeout keeps a rewrite from queueing behind a long transaction
+		// (and everything else from queueing behind it): it is tried again.
+		c, err := conn.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("compact %s: %w", t, err)
+		}
+		_, err = c.ExecContext(ctx, `SET lock_timeout = '3s'`)
+		if err == nil {
+			_, err = c.ExecContext(ctx, `VACUUM FULL `+t)
+		}
+		c.Close()
+		if err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
+				return ErrBusy
+			}
+			return fmt.Errorf("compact %s: %w", t, err)
+		}
 	}
 	return nil
 }

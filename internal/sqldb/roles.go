@@ -29,15 +29,19 @@ func OpenAs(ctx context.Context, appURL, ownerURL, dataDir string) (*DB, error) 
 		owner.Close()
 		return nil, fmt.Errorf("a separate owner connection is for PostgreSQL only")
 	}
-	err = grantApp(ctx, owner, role)
-	owner.Close()
-	if err != nil {
+	if err := grantApp(ctx, owner, role); err != nil {
+		owner.Close()
 		return nil, err
 	}
 	db, err := connect(ctx, appURL, dataDir)
 	if err != nil {
+		owner.Close()
 		return nil, err
 	}
+	// The owner stays connected, one connection at most, for what only it may do:
+	// rewriting tables so that deleted rows leave no trace (Compact).
+	owner.sql.SetMaxOpenConns(1)
+	db.owner = owner.sql
 	return db, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/erase"
 	"github.com/medbox-jp/medbox/internal/filetype"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
@@ -133,6 +134,9 @@ func (s *Service) remove(ctx context.Context, u *Upload, ev audit.Event) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
+		}
+		if err := erase.Later(ctx, tx, s.now()); err != nil { // its file name
+			return err
 		}
 		if err := s.releaseTx(ctx, tx, u); err != nil {
 			return err
