@@ -11,99 +11,120 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
-	"github.com/medbox-jp/medbox/internal/server"
 )
 
-// openForCommand loads configuration from the environment (and leftover flags)
-// and wires an instance without serving it.
-func openForCommand(ctx context.Context, args []string, p process) (*server.Instance, error) {
-	cfg, err := config.Load(args, p.getenv)
-	if err != nil {
-		return nil, err
-	}
-	return server.New(ctx, cfg, server.NewLogger(io.Discard, "error"), server.Options{Now: p.now})
+const (
+	createAdminSummary = "with --email: create an administrator (password on stdin); without: print a one-time setup link"
+	approveSummary     = "approve a member waiting for review (--email)"
+	sweepSummary       = "remove orphaned objects now and check every quota against a recount"
+	verifySummary      = "check the audit log; reports the first event that does not hold"
+)
+
+var adminCommands = map[string]subcommand{
+	"create-admin": {createAdminSummary, createAdmin},
+	"approve":      {approveSummary, approveMember},
+	"sweep":        {sweepSummary, sweep},
 }
 
 func admin(ctx context.Context, args []string, p process) error {
-	stdin, stdout := p.stdin, p.stdout
-	if len(args) == 0 {
-		return errors.New("admin: want create-admin or approve")
+	return dispatch(ctx, "admin", adminCommands, args, p)
+}
+
+func createAdmin(ctx context.Context, args []string, p process) error {
+	var email, name string
+	cfg, _, err := load(config.Command{Name: "admin create-admin", Summary: createAdminSummary,
+		Flags: flags(func(fs *flag.FlagSet) {
+			fs.StringVar(&email, "email", "", "the new administrator's e-mail address")
+			fs.StringVar(&name, "name", "管理者", "the new administrator's name")
+		})}, args, p, 0)
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("medbox admin "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	email := fs.String("email", "", "e-mail address")
-	name := fs.String("name", "管理者", "administrator's name")
-	split := len(args)
-	for i, a := range args[1:] { // our flags first, then configuration flags after "--"
-		if a == "--" {
-			split = i + 1
-			break
-		}
-	}
-	if err := fs.Parse(args[1:split]); err != nil {
-		return fmt.Errorf("admin %s: %w", args[0], err)
-	}
-	rest := []string{}
-	if split < len(args) {
-		rest = args[split+1:]
-	}
-	a, err := openForCommand(ctx, rest, p)
+	a, err := openForCommand(ctx, cfg, p)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	switch args[0] {
-	case "create-admin":
-		if *email == "" {
-			link, err := a.Members.SetupLink(ctx)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "One-time setup link for the first administrator (valid 24 h):\n%s\n", link)
-			return nil
-		}
-		password, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read password from stdin: %w", err)
-		}
-		password = strings.TrimRight(password, "\r\n")
-		m, err := a.Members.CreateAdmin(ctx, member.NewAdmin{Email: *email, Password: password, Name: *name})
-		var fe member.FieldErrors
-		if errors.As(err, &fe) {
-			return fmt.Errorf("create administrator: %v", fe)
-		}
+	if email == "" {
+		link, err := a.Members.SetupLink(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "administrator %s created (id %s)\n", member.MaskEmail(string(m.Email)), m.ID)
+		fmt.Fprintf(p.stdout, "One-time setup link for the first administrator (valid 24 h):\n%s\n", link)
 		return nil
-	case "approve":
-		if *email == "" {
-			return errors.New("admin approve: --email is required")
-		}
-		m, err := a.Members.ApproveByEmail(ctx, *email)
-		if err != nil {
-			return fmt.Errorf("approve %s: %w", member.MaskEmail(*email), err)
-		}
-		// Deliver the approval mail now rather than at the next serve.
-		if _, err := a.Jobs.RunDue(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "member %s approved (id %s, status %s)\n", member.MaskEmail(string(m.Email)), m.ID, m.Status)
-		return nil
-	case "sweep": // maintenance: see sweep.go and docs/deploy.md
-		return a.Sweep(ctx, stdout)
-	default:
-		return fmt.Errorf("admin: unknown command %q", args[0])
 	}
+	password, err := bufio.NewReader(p.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password from stdin: %w", err)
+	}
+	password = strings.TrimRight(password, "\r\n")
+	m, err := a.Members.CreateAdmin(ctx, member.NewAdmin{Email: email, Password: password, Name: name})
+	var fe member.FieldErrors
+	if errors.As(err, &fe) {
+		return fmt.Errorf("create administrator: %v", fe)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(p.stdout, "administrator %s created (id %s)\n", member.MaskEmail(string(m.Email)), m.ID)
+	return nil
+}
+
+func approveMember(ctx context.Context, args []string, p process) error {
+	var email string
+	cfg, _, err := load(config.Command{Name: "admin approve", Summary: approveSummary,
+		Flags: flags(func(fs *flag.FlagSet) { fs.StringVar(&email, "email", "", "the member's e-mail address (required)") })}, args, p, 0)
+	if err != nil {
+		return err
+	}
+	if email == "" {
+		return errors.New("admin approve: --email is required")
+	}
+	a, err := openForCommand(ctx, cfg, p)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	m, err := a.Members.ApproveByEmail(ctx, email)
+	if err != nil {
+		return fmt.Errorf("approve %s: %w", member.MaskEmail(email), err)
+	}
+	// Deliver the approval mail now rather than at the next serve.
+	if _, err := a.Jobs.RunDue(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.stdout, "member %s approved (id %s, status %s)\n", member.MaskEmail(string(m.Email)), m.ID, m.Status)
+	return nil
+}
+
+// sweep is a maintenance command (docs/deploy.md): see server.Instance.Sweep.
+func sweep(ctx context.Context, args []string, p process) error {
+	cfg, _, err := load(config.Command{Name: "admin sweep", Summary: sweepSummary}, args, p, 0)
+	if err != nil {
+		return err
+	}
+	a, err := openForCommand(ctx, cfg, p)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Sweep(ctx, p.stdout)
+}
+
+var auditCommands = map[string]subcommand{
+	"verify": {verifySummary, auditVerify},
 }
 
 func auditCmd(ctx context.Context, args []string, p process) error {
-	stdout := p.stdout
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("audit: want verify")
+	return dispatch(ctx, "audit", auditCommands, args, p)
+}
+
+func auditVerify(ctx context.Context, args []string, p process) error {
+	cfg, _, err := load(config.Command{Name: "audit verify", Summary: verifySummary}, args, p, 0)
+	if err != nil {
+		return err
 	}
-	a, err := openForCommand(ctx, args[1:], p)
+	a, err := openForCommand(ctx, cfg, p)
 	if err != nil {
 		return err
 	}
@@ -112,6 +133,6 @@ func auditCmd(ctx context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "audit log intact: %d events, every link verified\n", n)
+	fmt.Fprintf(p.stdout, "audit log intact: %d events, every link verified\n", n)
 	return nil
 }

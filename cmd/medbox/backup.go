@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/blob/disk"
 	"github.com/medbox-jp/medbox/internal/blob/s3"
+	"github.com/medbox-jp/medbox/internal/config"
 )
 
 // openDest opens a backup location: a directory, or s3://BUCKET?endpoint=… (a
@@ -29,24 +28,24 @@ func openDest(ctx context.Context, where string) (blob.Store, error) {
 
 // backupCmd runs `medbox backup DEST [--keep N]`.
 func backupCmd(ctx context.Context, args []string, p process) error {
-	stdout := p.stdout
-	fs := flag.NewFlagSet("medbox backup", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	keep := fs.Int("keep", 7, "generations to keep")
-	dest, rest, err := positional(fs, args, "backup DEST")
+	keep := 7
+	cfg, pos, err := load(config.Command{Name: "backup", Args: "DEST",
+		Summary: "encrypted backup (database and sealed objects, never the master key) to a directory or s3://BUCKET?endpoint=…, as a new generation",
+		Flags:   flags(func(fs *flag.FlagSet) { fs.IntVar(&keep, "keep", keep, "generations to keep") })}, args, p, 1)
 	if err != nil {
 		return err
 	}
-	a, err := openForCommand(ctx, rest, p)
+	a, err := openForCommand(ctx, cfg, p)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	dest := pos[0]
 	to, err := openDest(ctx, dest)
 	if err != nil {
 		return err
 	}
-	m, err := backup.Run(ctx, backup.Options{DB: a.DB, Blobs: a.Blobs, Master: a.Master, Now: a.Now, Keep: *keep, Log: a.Log}, to)
+	m, err := backup.Run(ctx, backup.Options{DB: a.DB, Blobs: a.Blobs, Master: a.Master, Now: a.Now, Keep: keep, Log: a.Log}, to)
 	if err != nil {
 		return err
 	}
@@ -54,32 +53,33 @@ func backupCmd(ctx context.Context, args []string, p process) error {
 	for _, n := range m.Tables {
 		rows += n
 	}
-	fmt.Fprintf(stdout, "backup %s written to %s: %d rows, %d objects (%d bytes), sealed under master key %s; keeping %d generations\n",
-		m.Name, dest, rows, m.Objects, m.Bytes, m.Key.MasterID, *keep)
+	fmt.Fprintf(p.stdout, "backup %s written to %s: %d rows, %d objects (%d bytes), sealed under master key %s; keeping %d generations\n",
+		m.Name, dest, rows, m.Objects, m.Bytes, m.Key.MasterID, keep)
 	return nil
 }
 
 // restoreCmd runs `medbox restore SRC [--generation NAME]` into the (empty)
 // instance that the configuration names.
 func restoreCmd(ctx context.Context, args []string, p process) error {
-	stdout := p.stdout
-	fs := flag.NewFlagSet("medbox restore", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	gen := fs.String("generation", "", "generation to restore (default: the newest)")
-	src, rest, err := positional(fs, args, "restore SRC")
+	var gen string
+	cfg, pos, err := load(config.Command{Name: "restore", Args: "SRC",
+		Summary: "restore the newest (or --generation) generation of a backup into an empty instance",
+		Flags: flags(func(fs *flag.FlagSet) {
+			fs.StringVar(&gen, "generation", "", "generation to restore (default: the newest)")
+		})}, args, p, 1)
 	if err != nil {
 		return err
 	}
-	a, err := openForCommand(ctx, rest, p)
+	a, err := openForCommand(ctx, cfg, p)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	from, err := openDest(ctx, src)
+	from, err := openDest(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	m, err := backup.Restore(ctx, backup.Options{DB: a.DB, Blobs: a.Blobs, Master: a.Master, Now: a.Now, Log: a.Log}, from, *gen)
+	m, err := backup.Restore(ctx, backup.Options{DB: a.DB, Blobs: a.Blobs, Master: a.Master, Now: a.Now, Log: a.Log}, from, gen)
 	if err != nil {
 		return err
 	}
@@ -87,26 +87,6 @@ func restoreCmd(ctx context.Context, args []string, p process) error {
 	if err := a.Boxes.ExpireDue(ctx, a.Now()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored backup %s (made %s); expired boxes swept\n", m.Name, m.CreatedAt.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(p.stdout, "restored backup %s (made %s); expired boxes swept\n", m.Name, m.CreatedAt.Format("2006-01-02 15:04 MST"))
 	return nil
-}
-
-// positional takes "WHERE [flags] [-- config flags]": the first argument, the
-// command's flags, and what follows "--".
-func positional(fs *flag.FlagSet, args []string, usage string) (string, []string, error) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, errors.New("usage: medbox " + usage)
-	}
-	where, args := args[0], args[1:]
-	var rest []string
-	for i, a := range args {
-		if a == "--" {
-			args, rest = args[:i], args[i+1:]
-			break
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		return "", nil, fmt.Errorf("%s: %w", usage, err)
-	}
-	return where, rest, nil
 }

@@ -114,7 +114,7 @@ func backupDrill(t *testing.T, newDB func() string) {
 	if err := run(ctx, []string{"restore", dest}, process{getenv: env(late, lateDB), stdout: &out, now: later.Now}); err != nil {
 		t.Fatalf("restore after expiry: %v\n%s", err, out.String())
 	}
-	a, err := openForCommand(ctx, nil, process{getenv: env(late, lateDB), stdout: &out, now: later.Now})
+	a, err := openTestCommand(t, process{getenv: env(late, lateDB), stdout: &out, now: later.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

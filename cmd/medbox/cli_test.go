@@ -10,10 +10,22 @@ import (
 	"testing"
 
 	"github.com/medbox-jp/medbox/internal/clocktest"
+	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// openTestCommand opens the instance p's environment names, as a command does.
+func openTestCommand(t testing.TB, p process) (*server.Instance, error) {
+	t.Helper()
+	cfg, err := config.Load(nil, p.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return openForCommand(t.Context(), cfg, p)
+}
 
 func TestCommandLineAdministration(t *testing.T) {
 	data := t.TempDir()
@@ -40,7 +52,7 @@ func TestCommandLineAdministration(t *testing.T) {
 
 	// A member registers (through the library, as the web would) and the shell approves.
 	cfgEnv := map[string]string{"MEDBOX_DATA": data}
-	a, err := openForCommand(ctx, nil, process{getenv: envOf(cfgEnv), stdout: &out, now: clk.Now})
+	a, err := openTestCommand(t, process{getenv: envOf(cfgEnv), stdout: &out, now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +89,7 @@ func TestCommandLineAdministration(t *testing.T) {
 		t.Errorf("audit verify output: %q", out.String())
 	}
 	// Tampering is reported with the broken link.
-	a, _ = openForCommand(ctx, nil, process{getenv: envOf(cfgEnv), stdout: &out, now: clk.Now})
+	a, _ = openTestCommand(t, process{getenv: envOf(cfgEnv), stdout: &out, now: clk.Now})
 	a.DB.ExecContext(ctx, `DROP TRIGGER audit_events_no_update`)
 	a.DB.ExecContext(ctx, `UPDATE audit_events SET actor = 'forged' WHERE seq = 2`)
 	a.Close()

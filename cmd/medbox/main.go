@@ -17,13 +17,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], process{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, now: processClock(os.Getenv)}); err != nil {
+	if err := run(ctx, os.Args[1:], process{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, now: processClock(os.Getenv)}); err != nil && !helped(err) {
 		fmt.Fprintln(os.Stderr, "medbox:", err)
 		os.Exit(1)
 	}
 }
 
-const usage = `usage: medbox <command> [flags]
+const usage = `usage: medbox <command> [flags]   (medbox <command> --help: its flags, each with its MEDBOX_* variable)
+
+Every command takes the same flags and MEDBOX_* variables as serve.
 
 commands:
   serve                          run the service (flags and MEDBOX_* variables: see README)
@@ -55,11 +57,19 @@ func run(ctx context.Context, args []string, p process) error {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	stdin, stdout := p.stdin, p.stdout
 	if len(args) == 0 {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(p.stdout, usage)
 		return fmt.Errorf("no command given")
 	}
+	err := dispatchTop(ctx, args, p)
+	if helped(err) {
+		return nil // the usage was asked for, and printed
+	}
+	return err
+}
+
+func dispatchTop(ctx context.Context, args []string, p process) error {
+	stdin, stdout := p.stdin, p.stdout
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return serve(ctx, rest, p)

@@ -10,7 +10,7 @@ import (
 // serve is `medbox serve`: configuration from flags and MEDBOX_* variables, an
 // instance on the process's clock, served until ctx ends.
 func serve(ctx context.Context, args []string, p process) error {
-	cfg, err := config.Load(args, p.getenv)
+	cfg, _, err := load(config.Command{Name: "serve", Summary: "run the service: pages, API and background work, until SIGTERM"}, args, p, 0)
 	if err != nil {
 		return err
 	}

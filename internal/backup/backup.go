@@ -29,7 +29,7 @@ var Tables = []string{
 	"members", "member_tokens", "invitations", "sessions", "login_state", "throttle",
 	"mfa_totp", "mfa_recovery", "passkey_users", "passkeys", "passkey_ceremonies", "remembered_devices",
 	"boxes", "participants", "files", "comments", "usage", "uploads", "upload_chunks", "upload_grants",
-	"notices", "notify_settings", "monitor_cursor", "alerts", "previews",
+	"notices", "notify_settings", "monitor_cursor", "alerts", "previews", "settings",
 }
 
 // seeded tables hold a row that migrations insert; restore replaces it.

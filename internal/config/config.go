@@ -22,6 +22,7 @@ type Config struct {
 	Data          string // MEDBOX_DATA: directory for the SQLite file, blobs and the outbox
 	Listen        string // MEDBOX_LISTEN: host:port to serve on
 	BaseURL       string // MEDBOX_BASE_URL: the address members reach, used in mail links
+	BaseURLGiven  bool   // BaseURL was set, not derived from Listen (a command then trusts it over the one serve recorded)
 	Database      string // MEDBOX_DATABASE: "" = SQLite in Data, or postgres://…
 	DatabaseOwner string // MEDBOX_DATABASE_OWNER: PostgreSQL URL of the schema owner, for migrations; the app then runs as MEDBOX_DATABASE's role
 	Blobs         string // MEDBOX_BLOBS: "" = disk in Data/blobs, or s3://BUCKET?endpoint=…
@@ -134,9 +135,35 @@ func Default() Config {
 // its variable, which wins over the default. Unknown flags and malformed values are
 // errors that name the setting.
 func Load(args []string, getenv func(string) string) (Config, error) {
+	c, rest, err := LoadCommand(Command{Name: "serve"}, args, getenv, io.Discard)
+	if err == nil && len(rest) > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", rest)
+	}
+	return c, err
+}
+
+// Command describes a medbox command for LoadCommand: its name ("admin approve"),
+// its arguments ("DEST"), what it does, and flags of its own.
+type Command struct {
+	Name    string
+	Args    string
+	Summary string
+	Flags   func(fs *flag.FlagSet)
+}
+
+// LoadCommand is Load for any command: the command's own flags and every flag of
+// serve (with its MEDBOX_* variable), in any order among the positional
+// arguments, which it returns. -h or --help writes the command's usage — every
+// flag with its variable and default — to w and returns flag.ErrHelp.
+func LoadCommand(cmd Command, args []string, getenv func(string) string, w io.Writer) (Config, []string, error) {
 	c := Default()
-	fs := flag.NewFlagSet("medbox serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet("medbox "+cmd.Name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	own := map[string]bool{}
+	if cmd.Flags != nil {
+		cmd.Flags(fs)
+		fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
+	}
 	var errs []error
 	str := func(p *string, name, usage string) {
 		if v := getenv(envName(name)); v != "" {
@@ -167,6 +194,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 			*p = n
 			return err
 		})
+		fs.Lookup(name).DefValue = strconv.FormatInt(*p, 10)
 	}
 	dur := func(p *time.Duration, name, usage string) {
 		if v := getenv(envName(name)); v != "" {
@@ -233,14 +261,22 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	str(&uploadOrigins, "upload-origins", "comma-separated origins (https://host:port) the browser spreads chunk uploads over (default: base URL host at each upload-listen port)")
 	num(&c.Transfer.UploadConcurrency, "upload-concurrency", "chunk uploads a page keeps in flight (0 = the client's default)")
 	str(&c.Transfer.TCPCongestion, "tcp-congestion", `TCP congestion control of the server's sockets on Linux, e.g. bbr; "system" keeps the system's`)
-	if err := fs.Parse(args); err != nil {
-		return Config{}, fmt.Errorf("flags: %w", err)
-	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printUsage(w, cmd, fs, own)
+				return Config{}, nil, flag.ErrHelp
+			}
+			return Config{}, nil, fmt.Errorf("medbox %s: %w (medbox %s --help lists the flags)", cmd.Name, err, cmd.Name)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, args = append(positional, fs.Arg(0)), fs.Args()[1:]
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	for _, p := range strings.Split(proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
@@ -250,7 +286,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		if err != nil {
 			addr, aerr := netip.ParseAddr(p)
 			if aerr != nil {
-				return Config{}, fmt.Errorf("MEDBOX_TRUSTED_PROXIES: %q is not an address or CIDR", p)
+				return Config{}, nil, fmt.Errorf("MEDBOX_TRUSTED_PROXIES: %q is not an address or CIDR", p)
 			}
 			pre = netip.PrefixFrom(addr, addr.BitLen())
 		}
@@ -268,9 +304,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if err := c.Transfer.load(uploadListen, uploadOrigins, c.BaseURL); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
-	return c, c.validate()
+	c.BaseURLGiven = getenv("MEDBOX_BASE_URL") != "" || flagSet(fs, "base-url")
+	return c, positional, c.validate()
 }
 
 func (c *Config) validate() error {
@@ -311,6 +348,59 @@ func (c *Config) validate() error {
 }
 
 // envName maps a flag name to its variable: "lock-after" → "MEDBOX_LOCK_AFTER".
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// printUsage writes a command's synopsis and every flag: the command's own first,
+// then the instance's, each with its MEDBOX_* variable and its default.
+func printUsage(w io.Writer, cmd Command, fs *flag.FlagSet, own map[string]bool) {
+	fmt.Fprintf(w, "usage: medbox %s", cmd.Name)
+	if cmd.Args != "" {
+		fmt.Fprintf(w, " %s", cmd.Args)
+	}
+	fmt.Fprintf(w, " [flags]\n")
+	if cmd.Summary != "" {
+		fmt.Fprintf(w, "\n%s\n", cmd.Summary)
+	}
+	line := func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		head := "  --" + f.Name
+		if name != "" {
+			head += " " + name
+		}
+		fmt.Fprintf(w, "%s\n      %s", head, usage)
+		var notes []string
+		if !own[f.Name] {
+			notes = append(notes, envName(f.Name))
+		}
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
+			notes = append(notes, "default "+f.DefValue)
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(w, " (%s)", strings.Join(notes, "; "))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(own) > 0 {
+		fmt.Fprintf(w, "\nflags of this command:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			if own[f.Name] {
+				line(f)
+			}
+		})
+	}
+	fmt.Fprintf(w, "\nflags of the instance (each also a MEDBOX_* variable; a flag wins over its variable):\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		if !own[f.Name] {
+			line(f)
+		}
+	})
+}
+
 func envName(flag string) string {
 	return "MEDBOX_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }

@@ -75,6 +75,10 @@ type Options struct {
 	SMTPRoots *x509.CertPool
 	// ChunkIdle ends a chunk request after this long without a byte (0: api.DefaultChunkIdle).
 	ChunkIdle time.Duration
+	// Command says the instance is opened by a command beside the service, not
+	// served: without a base URL of its own it takes the one serve recorded, so
+	// its mails link where members really go.
+	Command bool
 }
 
 // New opens the stores of cfg and wires every service on them.
@@ -89,6 +93,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	var err error
 	if a.DB, err = sqldb.OpenAs(ctx, cfg.Database, cfg.DatabaseOwner, cfg.Data); err != nil {
 		return nil, err
+	}
+	if o.Command && !cfg.BaseURLGiven {
+		served, err := a.DB.Setting(ctx, baseURLSetting)
+		if err != nil {
+			a.DB.Close()
+			return nil, err
+		}
+		if served != "" {
+			cfg.BaseURL, a.Config.BaseURL = served, served
+		}
 	}
 	if a.Blobs, err = blob.Open(ctx, cfg.Blobs, cfg.Data); err != nil {
 		a.DB.Close()

@@ -19,6 +19,9 @@ import (
 // a stop signal before the server closes.
 const shutdownGrace = 30 * time.Second
 
+// baseURLSetting records the base URL the service is reached at (Options.Command).
+const baseURLSetting = "base_url"
+
 // NewLogger returns the JSON logger of an instance at level (debug, info, warn, error).
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
@@ -33,6 +36,10 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 func (a *Instance) Serve(ctx context.Context, stdout io.Writer) error {
 	srv, err := a.Handler()
 	if err != nil {
+		return err
+	}
+	// Commands run beside the service link their mails to where it is served.
+	if err := a.DB.SetSetting(ctx, baseURLSetting, a.Config.BaseURL); err != nil {
 		return err
 	}
 	// Boxes that expired while no instance ran (or since a restored backup was

@@ -347,3 +347,26 @@ func Millis(t time.Time) int64 { return t.UnixMilli() }
 
 // FromMillis converts stored milliseconds back to a time in UTC.
 func FromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// Setting returns the value recorded under key, or "" if none is.
+func (db *DB) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.sql.QueryRowContext(ctx, db.rebind(`SELECT value FROM settings WHERE key = $1`), key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting records value under key.
+func (db *DB) SetSetting(ctx context.Context, key, value string) error {
+	_, err := db.sql.ExecContext(ctx, db.rebind(`INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`), key, value)
+	if err != nil {
+		return fmt.Errorf("record setting %s: %w", key, err)
+	}
+	return nil
+}
