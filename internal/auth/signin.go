@@ -179,6 +179,9 @@ func (s *Service) countFailure(ctx context.Context, tx *sqldb.Tx, id member.ID, 
 			Detail: map[string]string{"until": st.lockedUntil.Format(time.RFC3339), "lock": fmt.Sprint(st.locks)}}); err != nil {
 			return false, err
 		}
+		if err := s.members.MailLockedTx(ctx, tx, id, st.lockedUntil); err != nil {
+			return false, err
+		}
 	}
 	return locked, saveLoginState(ctx, tx, id, *st)
 }

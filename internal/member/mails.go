@@ -3,6 +3,7 @@ package member
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/mail"
@@ -15,6 +16,7 @@ const (
 	mailConfirm           = "confirm"
 	mailAlreadyRegistered = "already_registered"
 	mailReset             = "reset"
+	mailLocked            = "locked"
 	mailApproved          = "approved"
 	mailRejected          = "rejected"
 	mailSuspended         = "suspended"
@@ -65,3 +67,6 @@ func (s *Service) mailAdmins(ctx context.Context, tx *sqldb.Tx, kind string, dat
 	}
 	return nil
 }
+
+// jst is the time zone of the times in mail: members read them in Japan.
+var jst = time.FixedZone("JST", 9*3600)

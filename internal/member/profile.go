@@ -236,6 +236,25 @@ func (s *Service) RequestReset(ctx context.Context, email, addr string) error {
 	})
 }
 
+// MailLockedTx tells m at once, in the caller's transaction, that their account
+// is locked until until (after repeated wrong passwords), with a reset link: the
+// sign-in page gives the same answer for unknown and locked accounts so that it
+// does not tell who is a member, so only the owner's mailbox learns of the lock.
+// Resetting the password lifts the lock.
+func (s *Service) MailLockedTx(ctx context.Context, tx *sqldb.Tx, id ID, until time.Time) error {
+	m, err := s.GetTx(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	token, err := s.newLink(ctx, tx, "reset", m.ID, now, ResetTTL)
+	if err != nil {
+		return err
+	}
+	return s.mail(ctx, tx, m, mailLocked, map[string]any{"Until": until.In(jst).Format("2006-01-02 15:04"),
+		"Link": s.baseURL + "/reset?token=" + token})
+}
+
 // UseResetLinkTx consumes a reset link in the caller's transaction and returns whose it was.
 func (s *Service) UseResetLinkTx(ctx context.Context, tx *sqldb.Tx, token string) (ID, error) {
 	id, _, err := useLink(ctx, tx, "reset", token, s.now())
