@@ -300,7 +300,7 @@ func TestSignOutEverywhere(t *testing.T) {
 		if status, _ := pc.get("/settings"); status != http.StatusOK {
 			t.Fatalf("settings page: %d", status)
 		}
-		status, _, h := pc.form("/settings/signout-everywhere")
+		status, _, h := pc.form("/settings/signout-everywhere", "confirmed", "yes")
 		if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
 			t.Fatalf("sign out everywhere: %d %q", status, h.Get("Location"))
 		}

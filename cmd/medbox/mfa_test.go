@@ -455,7 +455,7 @@ func TestRememberedDevice(t *testing.T) {
 		}
 
 		// Lost device: sign out everywhere forgets every remembered device.
-		status, _, _ = laptop.form("/settings/signout-everywhere")
+		status, _, _ = laptop.form("/settings/signout-everywhere", "confirmed", "yes")
 		must(t, status, http.StatusSeeOther, "sign out everywhere")
 		link := in.lastMailTo(email, "/reset?token=").link(t, "/reset?token=")
 		lu, _ := url.Parse(link)
@@ -521,7 +521,7 @@ func TestAdministratorResetsFactors(t *testing.T) {
 		// The same from the administrator's page, with the checkbox.
 		aweb := in.client()
 		admin.signInWeb(t, aweb, admin.user, admin.pass, false)
-		status, _, h := aweb.form("/admin/members/"+id+"/signout-everywhere", "reset_factors", "on")
+		status, _, h := aweb.form("/admin/members/"+id+"/signout-everywhere", "reset_factors", "on", "confirmed", "yes")
 		if status != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "done=signed_out_everywhere") {
 			t.Fatalf("web reset: %d %q", status, h.Get("Location"))
 		}

@@ -213,7 +213,7 @@ func TestUploadOrigins(t *testing.T) {
 		return s
 	}(), http.StatusSeeOther, "sign in once more")
 	everywhere := newUpload(web3, "everywhere.jpg")
-	must(t, func() int { s, _, _ := web3.form("/settings/signout-everywhere"); return s }(), http.StatusSeeOther, "sign out everywhere")
+	must(t, func() int { s, _, _ := web3.form("/settings/signout-everywhere", "confirmed", "yes"); return s }(), http.StatusSeeOther, "sign out everywhere")
 	ended("sign-out everywhere", everywhere)
 
 	// Nothing else is served there.

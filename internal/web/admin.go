@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/member"
 )
 
@@ -98,6 +99,20 @@ func (s *Server) adminAction(w http.ResponseWriter, r *http.Request, do func(mem
 	return redirect(w, r, "/admin/members/"+string(id)+"?done="+done)
 }
 
+// askAboutMember asks before an irreversible action on the member the path
+// names, calling them by name (msg's {{.Name}}).
+func (s *Server) askAboutMember(w http.ResponseWriter, r *http.Request, msg, ok string) (bool, error) {
+	if err := parseForm(w, r); err != nil {
+		return false, err
+	}
+	id := member.ID(r.PathValue("member"))
+	m, err := s.members.Get(r.Context(), id)
+	if err != nil {
+		return false, err
+	}
+	return s.confirmed(w, r, i18n.T(lang(r), msg, "Name", m.Name), ok, "/admin/members/"+string(id))
+}
+
 func (s *Server) adminApprove(w http.ResponseWriter, r *http.Request) error {
 	a := ActorFrom(r)
 	return s.adminAction(w, r, func(id member.ID) error { return s.members.Approve(r.Context(), a.ID(), id, a.Addr) }, "approved")
@@ -105,6 +120,9 @@ func (s *Server) adminApprove(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) adminReject(w http.ResponseWriter, r *http.Request) error {
 	a := ActorFrom(r)
+	if ok, err := s.askAboutMember(w, r, "ask.reject", "admin.member.reject"); !ok {
+		return err
+	}
 	return s.adminAction(w, r, func(id member.ID) error {
 		return s.members.Reject(r.Context(), a.ID(), id, r.PostFormValue("reason"), a.Addr)
 	}, "rejected")
@@ -112,6 +130,9 @@ func (s *Server) adminReject(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) adminSuspend(w http.ResponseWriter, r *http.Request) error {
 	a := ActorFrom(r)
+	if ok, err := s.askAboutMember(w, r, "ask.suspend", "admin.member.suspend"); !ok {
+		return err
+	}
 	return s.adminAction(w, r, func(id member.ID) error { return s.members.Suspend(r.Context(), a.ID(), id, a.Addr) }, "suspended")
 }
 
@@ -124,6 +145,13 @@ func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request) error {
 // reset_factors checked, the member's second factors go too and they enrol again.
 func (s *Server) adminSignOutEverywhere(w http.ResponseWriter, r *http.Request) error {
 	a := ActorFrom(r)
+	msg := "ask.admin_signout"
+	if r.PostFormValue("reset_factors") == "on" {
+		msg = "ask.admin_signout_factors"
+	}
+	if ok, err := s.askAboutMember(w, r, msg, "admin.member.signout_everywhere"); !ok {
+		return err
+	}
 	return s.adminAction(w, r, func(id member.ID) error {
 		end := s.auth.SignOutEverywhere
 		if r.PostFormValue("reset_factors") == "on" {

@@ -278,6 +278,12 @@ func (s *Server) deleteFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if f.Sender != a.ID() {
+		return box.ErrNotFound
+	}
+	if ok, err := s.confirmed(w, r, i18n.T(lang(r), "ask.delete_file", "Name", f.Name), "ask.delete_file_ok", "/boxes/"+string(f.Box)+"#files"); !ok {
+		return err
+	}
 	err = s.boxes.DeleteFile(r.Context(), a.ID(), f.ID, a.Addr)
 	if errors.Is(err, box.ErrNotSender) {
 		return box.ErrNotFound

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/medbox-jp/medbox/internal/auth"
+	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/notify"
 )
@@ -143,7 +144,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 // signOutEverywhere is the lost-device button (R-X4): every session ends, this one
 // too, and a new password must be set through a mailed link.
 func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
 	a := ActorFrom(r)
+	if ok, err := s.confirmed(w, r, i18n.T(lang(r), "ask.signout_everywhere"), "settings.signout_everywhere", "/settings"); !ok {
+		return err
+	}
 	if err := s.auth.SignOutEverywhere(r.Context(), a, a.ID()); err != nil {
 		return err
 	}
