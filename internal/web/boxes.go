@@ -5,7 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -62,21 +62,41 @@ func (s *Server) expiryChoices() []int {
 
 type newBoxPage struct {
 	basePage
-	Query    string
-	Results  []member.Entry
-	Chosen   []member.Entry
-	Message  string
-	Expiry   int
-	Choices  []int
-	Errors   map[string]string
-	ChosenQS string // the chosen ids as a query string, for links that add one more
+	Query   string
+	Results []member.Entry
+	Chosen  []member.Entry
+	Message string
+	Expiry  int
+	Choices []int
+	Errors  map[string]string
+	Picked  map[member.ID]bool // of Results, those chosen already
 }
 
 // newBoxPage picks recipients from the directory — search, add, remove — without
-// any script, and then takes the message and the storage period.
+// any script, and then takes the message and the storage period. A link may name
+// recipients (?to=ID) and a search (?q=).
 func (s *Server) newBoxPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	return s.renderNewBox(w, r, http.StatusOK, q.Get("q"), q["to"], q.Get("message"), atoi(q.Get("expiry")), nil)
+	return s.renderNewBox(w, r, http.StatusOK, q.Get("q"), q["to"], "", atoi(q.Get("expiry")), nil)
+}
+
+// editNewBox is the new-box form sent to itself: a search, or a recipient added
+// or removed. It changes nothing on the server; it shows the form again with
+// everything typed so far, the message included, which never goes into a URL.
+func (s *Server) editNewBox(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	var to []string
+	for _, id := range r.PostForm["to"] {
+		if id != r.PostFormValue("remove") && !slices.Contains(to, id) {
+			to = append(to, id)
+		}
+	}
+	if add := r.PostFormValue("add"); add != "" && !slices.Contains(to, add) {
+		to = append(to, add)
+	}
+	return s.renderNewBox(w, r, http.StatusOK, r.PostFormValue("q"), to, r.PostFormValue("message"), atoi(r.PostFormValue("expiry")), nil)
 }
 
 func (s *Server) renderNewBox(w http.ResponseWriter, r *http.Request, status int, query string, to []string, msg string, expiry int, fe map[string]string) error {
@@ -95,25 +115,17 @@ func (s *Server) renderNewBox(w http.ResponseWriter, r *http.Request, status int
 		if err != nil {
 			return err
 		}
-		picked := map[member.ID]bool{}
-		for _, c := range chosen {
-			picked[c.ID] = true
-		}
-		for _, e := range found {
-			if !picked[e.ID] {
-				results = append(results, e)
-			}
-		}
+		results = found // the chosen stay in the list, marked as added
+	}
+	picked := map[member.ID]bool{}
+	for _, c := range chosen {
+		picked[c.ID] = true
 	}
 	if expiry == 0 {
 		expiry = int(s.cfg.Limits.DefaultExpiry / time.Hour)
 	}
-	qs := url.Values{}
-	for _, c := range chosen {
-		qs.Add("to", string(c.ID))
-	}
 	return s.render(w, r, status, "box_new", newBoxPage{basePage: s.base(r, "box_new.title"), Query: query, Results: results,
-		Chosen: chosen, Message: msg, Expiry: expiry, Choices: s.expiryChoices(), Errors: fe, ChosenQS: qs.Encode()})
+		Chosen: chosen, Message: msg, Expiry: expiry, Choices: s.expiryChoices(), Errors: fe, Picked: picked})
 }
 
 func atoi(s string) int {

@@ -7,7 +7,7 @@ import (
 
 // An action that cannot be undone — deleting a file, signing out everywhere,
 // rejecting or suspending a member — asks once, naming what will be lost. In the
-// browser confirm.js asks in a dialog before the form is sent and sends
+// browser ask.js asks in a dialog before the form is sent and sends
 // confirmed=yes; without it (no script, a stray or replayed POST) the server asks
 // with a page of its own that sends the same form again, confirmed. Nothing is
 // done until then. The API does not ask: a script means what it sends.

@@ -84,17 +84,6 @@ func funcs(lang i18n.Lang) template.FuncMap {
 			}
 			return i18n.T(lang, "box_new.hours", "N", h)
 		},
-		"without": func(qs string, id member.ID) string {
-			v, _ := url.ParseQuery(qs)
-			keep := v["to"][:0:0]
-			for _, x := range v["to"] {
-				if x != string(id) {
-					keep = append(keep, x)
-				}
-			}
-			v["to"] = keep
-			return v.Encode()
-		},
 		"eq": func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 	}
 }

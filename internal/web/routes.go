@@ -31,6 +31,8 @@ type Route struct {
 func (s *Server) routes() []Route {
 	rs := []Route{
 		{"GET /{$}", Anyone, s.home},
+		// Every other path: the error page, in the frame of whoever is signed in.
+		{"/", Anyone, func(http.ResponseWriter, *http.Request) error { return guard.ErrNotFound }},
 		{"GET /lang/{lang}", Anyone, s.setLang},
 		{"GET /login", Anyone, s.loginPage},
 		{"POST /login", Anyone, s.login},
@@ -70,6 +72,7 @@ func (s *Server) routes() []Route {
 		{"POST /withdraw", SignedIn, s.withdraw},
 		{"GET /boxes", Members, s.boxesPage},
 		{"GET /boxes/new", Members, s.newBoxPage},
+		{"POST /boxes/new", Members, s.editNewBox},
 		{"POST /boxes", Members, s.createBox},
 		{"GET /boxes/{box}", Members, s.boxPage},
 		{"GET /boxes/{box}/files/{file}", Members, s.viewerPage},

@@ -1,4 +1,4 @@
-// confirm.js — an action that cannot be undone asks once, naming what will be
+// ask.js — an action that cannot be undone asks once, naming what will be
 // lost (internal/web/irreversible.go). A form with data-confirm (the question)
 // and data-confirm-ok (the button's words) opens a dialog instead of being sent;
 // "cancel" is focused first, so Enter or Escape does nothing harmful. Confirming
