@@ -86,6 +86,7 @@ type apiError struct {
 	code    string
 	fields  map[string]string // for "invalid": field → i18n code
 	reason  string            // for "type_not_allowed": why, as an i18n code
+	entry   string            // for "type_not_allowed": the entry inside the file that is why, if any
 	missing []int             // for "chunks_missing"
 }
 
@@ -106,6 +107,7 @@ type errorBody struct {
 		Message string            `json:"message"`
 		Fields  map[string]string `json:"fields,omitempty"`
 		Reason  string            `json:"reason,omitempty"`
+		Entry   string            `json:"entry,omitempty"`
 		Missing []int             `json:"missing,omitempty"`
 	} `json:"error"`
 }
@@ -124,7 +126,11 @@ func (s *Server) serve(h func(http.ResponseWriter, *http.Request) error) http.Ha
 		body.Error.Message = i18n.T(lang, "api.err."+ae.code, s.limitArgs()...)
 		if ae.reason != "" {
 			body.Error.Reason = ae.reason
-			body.Error.Message = i18n.T(lang, "api.err.type."+ae.reason)
+			body.Error.Message = i18n.T(lang, "api.err.type."+ae.reason, typeArgs...)
+			if ae.entry != "" {
+				body.Error.Entry = ae.entry
+				body.Error.Message = i18n.T(lang, "api.err.type_in_entry", "Entry", ae.entry, "Reason", body.Error.Message)
+			}
 		}
 		body.Error.Missing = ae.missing
 		if len(ae.fields) > 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/filetype"
+	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/upload"
 )
 
@@ -44,7 +45,11 @@ func classifyBox(err error) *apiError {
 	case errors.As(err, &me):
 		return &apiError{status: http.StatusConflict, code: "chunks_missing", missing: me.Missing}
 	case errors.As(err, &refusal):
-		return &apiError{status: http.StatusUnsupportedMediaType, code: "type_not_allowed", reason: refusal.Code}
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "type_not_allowed", reason: refusal.Code, entry: refusal.Entry}
 	}
 	return nil
 }
+
+// typeArgs fill the limits of the container walk into the refusal messages.
+var typeArgs = []any{"Depth", filetype.MaxDepth, "Entries", filetype.MaxEntries,
+	"Expanded", i18n.Size(filetype.MaxExpanded), "Ratio", filetype.MaxRatio}

@@ -24,7 +24,7 @@ const (
 	MaxEntries = 20_000
 	// MaxExpanded caps what all compressed entries expand to, together
 	// (CodeExpands).
-	MaxExpanded = 64 << 30
+	MaxExpanded = 64_000_000_000
 	// MaxRatio caps how far one entry of more than ratioFloor bytes expands,
 	// uncompressed over compressed (CodeExpands). Deflate reaches about 1030;
 	// DICOM, text and Office files stay far below 200.
