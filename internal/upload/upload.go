@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/filetype"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -114,6 +115,7 @@ func scanUpload(row interface{ Scan(...any) error }) (*Upload, error) {
 		return nil, err
 	}
 	u.CreatedAt = sqldb.FromMillis(created)
+	u.Name = filetype.DisplayName(u.Name) // as stored before SafeName removed invisible characters
 	return &u, nil
 }
 
