@@ -36,7 +36,7 @@ type Kind struct {
 	Class Class
 	Ext   string // the usual extension, with its dot
 	// Inline is true when the file is safe to show in the browser (images,
-	// videos, PDF); everything else is served as an attachment.
+	// videos); everything else, PDF included, is served as an attachment.
 	Inline bool
 }
 

@@ -14,7 +14,7 @@ var media = map[string]Kind{
 	"video/x-m4v":     {MIME: "video/mp4", Class: Video, Ext: ".mp4", Inline: true},
 	"video/quicktime": {MIME: "video/quicktime", Class: Video, Ext: ".mov", Inline: true},
 	"video/webm":      {MIME: "video/webm", Class: Video, Ext: ".webm", Inline: true},
-	"application/pdf": {MIME: "application/pdf", Class: PDF, Ext: ".pdf", Inline: true},
+	"application/pdf": {MIME: "application/pdf", Class: PDF, Ext: ".pdf"}, // its script must never run here: pages are shown as images
 }
 
 // refusedMIME gives the reason for types that are refused outright. Types in

@@ -115,7 +115,7 @@ func scanText(r io.Reader) (string, error) {
 		}
 		u.write(b)
 		if !bad.found {
-			sjis.Write(b) // #nosec G104 -- its only errors are replacementCheck's, seen in bad.found
+			_, _ = sjis.Write(b) // its only error is replacementCheck's, seen in bad.found
 		}
 		if !u.ok() && bad.found {
 			return "", refuse(CodeUnknown, "text in neither UTF-8 nor Shift_JIS near offset %d", off)
@@ -129,7 +129,7 @@ func scanText(r io.Reader) (string, error) {
 		}
 	}
 	if !bad.found {
-		sjis.Close() // #nosec G104 -- as above
+		_ = sjis.Close() // as above
 	}
 	switch {
 	case u.close():
