@@ -25,6 +25,7 @@ type entry struct {
 	method                 uint16
 	compressed, expandedTo uint64
 	nonUTF8                bool
+	extra                  []byte
 }
 
 // zipOf builds a ZIP of entries.
@@ -33,7 +34,7 @@ func zipOf(t testing.TB, entries ...entry) []byte {
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	for _, e := range entries {
-		fh := &zip.FileHeader{Name: e.name, Method: zip.Deflate, NonUTF8: e.nonUTF8}
+		fh := &zip.FileHeader{Name: e.name, Method: zip.Deflate, NonUTF8: e.nonUTF8, Extra: e.extra}
 		if e.stored {
 			fh.Method = zip.Store
 		}
@@ -102,6 +103,37 @@ func duplicateLast(t testing.TB, z []byte) []byte {
 	return append(out, eocd...)
 }
 
+// patchLocal replaces old with new (of the same length) in the first local
+// header, leaving the central directory as it was.
+func patchLocal(z []byte, old, new string) []byte {
+	out := append([]byte{}, z...)
+	i := bytes.Index(out, []byte(old))
+	copy(out[i:], new)
+	return out
+}
+
+// dropLast removes the central directory record of a ZIP's last entry, so that
+// its local entry is listed nowhere.
+func dropLast(t testing.TB, z []byte) []byte {
+	t.Helper()
+	le := binary.LittleEndian
+	end := bytes.LastIndex(z, []byte("PK\x05\x06"))
+	dirOff, dirSize := int(le.Uint32(z[end+16:])), int(le.Uint32(z[end+12:]))
+	last := bytes.LastIndex(z[:dirOff+dirSize], []byte("PK\x01\x02"))
+	out := append([]byte{}, z[:last]...)
+	eocd := append([]byte{}, z[end:]...)
+	le.PutUint16(eocd[8:], le.Uint16(eocd[8:])-1)
+	le.PutUint16(eocd[10:], le.Uint16(eocd[10:])-1)
+	le.PutUint32(eocd[12:], uint32(last-dirOff))
+	return append(out, eocd...)
+}
+
+// unicodePathExtra is an Info-ZIP Unicode path field naming name.
+func unicodePathExtra(name string) []byte {
+	b := []byte{0x75, 0x70, byte(5 + len(name)), 0, 1, 0, 0, 0, 0}
+	return append(b, name...)
+}
+
 // refusedAt checks that Detect refuses b with code, naming entry.
 func refusedAt(t *testing.T, name string, b []byte, fileName, code, entry string) {
 	t.Helper()
@@ -153,6 +185,13 @@ func TestArchiveContents(t *testing.T) {
 		{"dicom study hiding a program", zipOf(t, entry{name: "study/DICOMDIR", data: readDICOMDIR(t)}, entry{name: "study/IM1", data: ct}, entry{name: "study/IM2", data: pe}), filetype.CodeExecutable, "study/IM2"},
 		{"shift_jis entry name", zipOf(t, entry{name: sjisName, data: jpg, nonUTF8: true}), filetype.CodeExecutable, "紹介状.exe"},
 		{"bidi control in entry name", zipOf(t, entry{name: "scan\u202Egpj.exe", data: jpg}), filetype.CodeExecutable, "scangpj.exe"},
+
+		// Read another way — by local headers, or by Unicode path fields —
+		// an archive must show nothing the walk did not judge.
+		{"local name differs", patchLocal(zipOf(t, entry{name: "notes.txt", data: []byte("WScript.Echo 1\r\n")}), "notes.txt", "notes.vbs"), filetype.CodeScript, "notes.txt"},
+		{"unicode path field names a program", zipOf(t, entry{name: "a.txt", data: []byte("MsgBox 1\r\n"), extra: unicodePathExtra("a.vbs")}), filetype.CodeScript, "a.txt"},
+		{"local entry the directory does not list", dropLast(t, zipOf(t, entry{name: "a.jpg", data: jpg}, entry{name: "run.exe", data: pe})), filetype.CodeUnknown, ""},
+		{"encrypted in the local header only", patchLocal(zipOf(t, entry{name: "a.jpg", data: jpg, stored: true}), "PK\x03\x04\x14\x00\x08", "PK\x03\x04\x14\x00\x09"), filetype.CodeEncrypted, "a.jpg"},
 
 		// Encryption, compression, limits.
 		{"strong encryption flag", zipOf(t, entry{name: "a.txt", data: []byte("x"), flags: 0x40}), filetype.CodeEncrypted, "a.txt"},

@@ -31,7 +31,7 @@ var embeddedKind = Kind{MIME: "application/octet-stream", Class: Office, Ext: ".
 // ooxml accepts a Word, Excel or PowerPoint document — or, embedded in another
 // document, any Office Open XML package — without macros or ActiveX controls,
 // whose every part passes walk.part.
-func (w *walk) ooxml(s *source, r io.ReaderAt, zr *zip.Reader, names map[string]*zip.File) (Kind, error) {
+func (w *walk) ooxml(s *source, r io.ReaderAt, zr *zip.Reader, zl *zipLayout, names map[string]*zip.File) (Kind, error) {
 	for _, f := range zr.File {
 		lname := strings.ToLower(f.Name)
 		if strings.HasSuffix(lname, "vbaproject.bin") || strings.HasSuffix(lname, "vbadata.xml") ||
@@ -49,7 +49,7 @@ func (w *walk) ooxml(s *source, r io.ReaderAt, zr *zip.Reader, names map[string]
 			return Kind{}, refuse(CodeMacro, "content type with %q", bad)
 		}
 	}
-	if err := w.entriesOf(s, r, zr, true); err != nil {
+	if err := w.entriesOf(s, r, zr, zl, true); err != nil {
 		return Kind{}, err
 	}
 	for _, k := range ooxmlKinds {

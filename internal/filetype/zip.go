@@ -3,14 +3,11 @@ package filetype
 import (
 	"archive/zip"
 	"bytes"
-	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 )
 
@@ -51,19 +48,23 @@ func (w *walk) zip(s *source) (Kind, error) {
 	if err := w.expansion(s, zr); err != nil {
 		return Kind{}, err
 	}
+	zl, err := readLayout(r, s.size, zr)
+	if err != nil {
+		return Kind{}, err
+	}
 	names := make(map[string]*zip.File, len(zr.File))
 	for _, f := range zr.File {
 		names[strings.ToLower(f.Name)] = f
 	}
 	switch {
 	case names["[content_types].xml"] != nil:
-		return w.ooxml(s, r, zr, names)
+		return w.ooxml(s, r, zr, zl, names)
 	case names["meta-inf/manifest.mf"] != nil || names["androidmanifest.xml"] != nil || names["classes.dex"] != nil:
 		return Kind{}, refuse(CodeExecutable, "a Java or Android package")
 	case len(zr.File) > 0 && zr.File[0].Name == "mimetype":
 		return Kind{}, refuse(CodeUnknown, "an OpenDocument or EPUB package")
 	}
-	if err := w.entriesOf(s, r, zr, false); err != nil {
+	if err := w.entriesOf(s, r, zr, zl, false); err != nil {
 		return Kind{}, err
 	}
 	return zipKind, nil
@@ -87,29 +88,28 @@ func (w *walk) expansion(s *source, zr *zip.Reader) error {
 	return nil
 }
 
-// span is where an entry's data lies in its archive.
-type span struct {
-	start, end int64
-	path       string
-}
-
 // entriesOf judges every entry of an archive, as a file of its own or, for
-// documents, as a part; then checks that no two entries share bytes (which is
-// how a small ZIP can expand to petabytes without nesting).
-func (w *walk) entriesOf(s *source, r io.ReaderAt, zr *zip.Reader, part bool) error {
-	spans := make([]span, 0, len(zr.File))
-	for _, f := range zr.File {
+// documents, as a part, after checking its local header (zipLayout); then
+// checks the bytes between entries.
+func (w *walk) entriesOf(s *source, r io.ReaderAt, zr *zip.Reader, zl *zipLayout, part bool) error {
+	extents := make([]extent, 0, len(zr.File))
+	for i, f := range zr.File {
 		p := s.child(f.Name)
 		if err := checkEntry(f); err != nil {
 			return at(p, err)
 		}
+		e, err := zl.checkLocal(r, i, f)
+		if err != nil {
+			return at(p, err)
+		}
+		e.path = p
+		extents = append(extents, e)
+		if f.UncompressedSize64 == 0 && strings.HasSuffix(f.Name, "/") {
+			continue // a folder
+		}
 		off, err := f.DataOffset()
 		if err != nil {
 			return at(p, refuse(CodeUnknown, "unreadable ZIP entry: %v", err))
-		}
-		spans = append(spans, span{off, off + int64(f.CompressedSize64), p})
-		if f.UncompressedSize64 == 0 && strings.HasSuffix(f.Name, "/") {
-			continue // a folder
 		}
 		c, err := w.zipEntry(s, r, f, off, part)
 		if err == nil && !part && folderMetadata(f.Name, c.head) {
@@ -124,18 +124,7 @@ func (w *walk) entriesOf(s *source, r io.ReaderAt, zr *zip.Reader, part bool) er
 			return at(p, err)
 		}
 	}
-	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
-	var last span // the span reaching furthest so far
-	for _, sp := range spans {
-		if sp.end <= sp.start {
-			continue
-		}
-		if sp.start < last.end {
-			return at(sp.path, refuse(CodeExpands, "entry data overlaps %q", last.path))
-		}
-		last = sp
-	}
-	return nil
+	return zl.checkGaps(r, extents)
 }
 
 // zipEntry makes a source of an entry of the archive in r, reading its head.
@@ -239,28 +228,17 @@ func readEntry(f *zip.File, limit int64) ([]byte, error) {
 }
 
 // declaredEntries reads the number of entries a ZIP's end of central directory
-// record declares (ZIP64 included), finding the record as archive/zip does.
+// record declares (ZIP64 included).
 func declaredEntries(r io.ReaderAt, size int64) (uint64, bool) {
-	const endLen = 22
-	n := min(size, endLen+0xFFFF)
-	b := make([]byte, n)
-	if k, _ := r.ReadAt(b, size-n); int64(k) < n {
+	end, off, ok := endRecord(r, size)
+	if !ok {
 		return 0, false
 	}
-	le := binary.LittleEndian
-	for i := len(b) - endLen; i >= 0; i-- {
-		if !bytes.Equal(b[i:i+4], []byte("PK\x05\x06")) || i+endLen+int(le.Uint16(b[i+20:])) > len(b) {
-			continue
+	count := uint64(le.Uint16(end[10:]))
+	if count == 0xFFFF {
+		if end64, _, ok := end64Record(r, off); ok {
+			return le.Uint64(end64[32:]), true
 		}
-		count := uint64(le.Uint16(b[i+10:]))
-		if count != 0xFFFF || i < 20 || !bytes.Equal(b[i-20:i-16], []byte("PK\x06\x07")) {
-			return count, true
-		}
-		var end64 [40]byte
-		if _, err := r.ReadAt(end64[:], int64(le.Uint64(b[i-12:]))); err != nil || !bytes.Equal(end64[:4], []byte("PK\x06\x06")) {
-			return 0, false
-		}
-		return le.Uint64(end64[32:]), true
 	}
-	return 0, false
+	return count, true
 }
