@@ -217,7 +217,7 @@ func TestViewerBrowser(t *testing.T) {
 // TestViewerBrowserMedia shows a box of photos, a video and a PDF at 375 px:
 // thumbnails in the file list, and each viewer page within the phone's width —
 // the photo upright, the video in the browser's player with its poster, the PDF
-// as its first page with a button that opens it.
+// as an image of its first page.
 func TestViewerBrowserMedia(t *testing.T) {
 	video := testVideo(t)
 	in := startInstance(t, instanceOptions{})

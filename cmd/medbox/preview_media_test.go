@@ -225,8 +225,8 @@ func testVideo(t testing.TB) []byte {
 }
 
 // TestPreviewVideoAndPDF: ffmpeg takes a poster frame from an MP4 and pdftoppm
-// renders a PDF's first page, both sandboxed; the viewer page plays the video
-// and opens the PDF from the content route.
+// renders a PDF's pages, both sandboxed; the viewer page plays the video and
+// shows the PDF's first page as an image (never the PDF itself).
 func TestPreviewVideoAndPDF(t *testing.T) {
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
 		sqltest.Unavailable(t, "pdftoppm (Debian package poppler-utils) is not installed")
@@ -242,8 +242,8 @@ func TestPreviewVideoAndPDF(t *testing.T) {
 		}
 		x.rcpt.jpegOf("/api/v1/files/" + mp4 + "/preview?size=full")
 		page := x.rcpt.jpegOf("/api/v1/files/" + pdf + "/preview?size=full")
-		if b := page.Bounds(); b.Dx() != 1024 || b.Dy() != 512 {
-			t.Errorf("PDF page is %v, want 1024x512", b)
+		if b := page.Bounds(); b.Dx() != 1600 || b.Dy() != 800 {
+			t.Errorf("PDF page is %v, want 1600x800", b)
 		}
 		if thumb := x.rcpt.jpegOf("/api/v1/files/" + pdf + "/preview"); thumb.Bounds().Dx() != 320 || !isBlueish(thumb, 0.5, 0.75) {
 			t.Errorf("PDF thumbnail is %v, colour at the rectangle %v", thumb.Bounds(), fmt.Sprint(colourAt(thumb, 0.5, 0.75)))
@@ -254,8 +254,8 @@ func TestPreviewVideoAndPDF(t *testing.T) {
 			t.Errorf("video page has no player with a poster")
 		}
 		_, ppage := browser.get("/boxes/" + x.box + "/files/" + pdf)
-		if !strings.Contains(ppage, `href="/api/v1/files/`+pdf+`/content?inline=1"`) {
-			t.Errorf("PDF page does not open the PDF inline")
+		if !strings.Contains(ppage, `src="/api/v1/files/`+pdf+`/preview?page=1"`) || strings.Contains(ppage, "content?inline=1") {
+			t.Errorf("PDF viewer does not show the first page as an image, or opens the PDF inline")
 		}
 		status, body, h := x.rcpt.do("GET", "/api/v1/files/"+mp4+"/content?inline=1", nil, map[string]string{"Range": "bytes=100-199"})
 		if status != http.StatusPartialContent || len(body) != 100 || h.Get("Content-Type") != "video/mp4" {

@@ -17,6 +17,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/config"
+	"github.com/medbox-jp/medbox/internal/filetype"
 	"github.com/medbox-jp/medbox/internal/guard"
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/member"
@@ -102,6 +103,7 @@ type errorBody struct {
 		Message string            `json:"message"`
 		Fields  map[string]string `json:"fields,omitempty"`
 		Reason  string            `json:"reason,omitempty"`
+		Entry   string            `json:"entry,omitempty"`
 		Missing []int             `json:"missing,omitempty"`
 	} `json:"error"`
 }
@@ -124,7 +126,11 @@ func (s *Server) serve(h func(http.ResponseWriter, *http.Request) error) http.Ha
 		body.Error.Message = i18n.T(lang, "api.err."+p.Code, s.limitArgs()...)
 		if p.Reason != "" {
 			body.Error.Reason = p.Reason
-			body.Error.Message = i18n.T(lang, "api.err.type."+p.Reason)
+			body.Error.Message = i18n.T(lang, "api.err.type."+p.Reason, typeArgs...)
+			if p.Entry != "" {
+				body.Error.Entry = p.Entry
+				body.Error.Message = i18n.T(lang, "api.err.type_in_entry", "Entry", p.Entry, "Reason", body.Error.Message)
+			}
 		}
 		body.Error.Missing = p.Missing
 		if len(p.Fields) > 0 {
@@ -139,6 +145,10 @@ func (s *Server) serve(h func(http.ResponseWriter, *http.Request) error) http.Ha
 		writeJSON(w, p.Status, body)
 	})
 }
+
+// typeArgs fill the limits of the container walk into the refusal messages.
+var typeArgs = []any{"Depth", filetype.MaxDepth, "Entries", filetype.MaxEntries,
+	"Expanded", i18n.Size(filetype.MaxExpanded), "Ratio", filetype.MaxRatio}
 
 // limitArgs fill the limits into messages that name them.
 func (s *Server) limitArgs() []any {

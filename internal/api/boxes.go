@@ -192,9 +192,11 @@ func (s *Server) zipBox(w http.ResponseWriter, r *http.Request) error {
 }
 
 // inlineTypes may be shown in the browser; everything else is an attachment.
+// Never a document that can carry script: a PDF is shown as page images
+// rendered in the sandbox (preview), and its original is only downloaded.
 var inlineTypes = map[string]bool{
 	"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true,
-	"video/mp4": true, "video/webm": true, "video/quicktime": true, "application/pdf": true,
+	"video/mp4": true, "video/webm": true, "video/quicktime": true,
 }
 
 // fileContent serves a file with Range support (video seeking, resumed
@@ -215,11 +217,7 @@ func (s *Server) fileContent(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", disposition(disp, f.Name))
 	h.Set("ETag", `"`+string(f.ID)+`"`)
-	if ctype == "application/pdf" {
-		h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data: blob:; style-src 'unsafe-inline'")
-	} else {
-		h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox")
-	}
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox")
 	if rg := r.Header.Get("Range"); rg == "" || strings.HasPrefix(rg, "bytes=0-") {
 		action := "file.download"
 		if disp == "inline" {

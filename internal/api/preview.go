@@ -32,6 +32,7 @@ func previewError(err error) error {
 //	                                                   themselves redirect to the file, inline
 //	GET /api/v1/files/{file}/preview?frame=N&wc=&ww=   DICOM frame N rendered with that window (JPEG)
 //	GET /api/v1/files/{file}/preview?frame=N&format=raw   DICOM frame N as the viewer reads it
+//	GET /api/v1/files/{file}/preview?page=N            page N (from 1) of a PDF, rendered in the sandbox (JPEG)
 //
 // Thumbnails are part of seeing the box (box.view); every other view is audited
 // as file.preview.
@@ -74,6 +75,9 @@ func (s *Server) filePreview(w http.ResponseWriter, r *http.Request) error {
 		_, err = w.Write(jpg) // #nosec G705 -- a JPEG we rendered, sent as image/jpeg with nosniff
 		return err
 	}
+	if q.Has("page") {
+		return s.pdfPage(w, r, id, q.Get("page"))
+	}
 	full := q.Get("size") == "full"
 	obj, err := s.previews.Image(r.Context(), a.ID(), id, full)
 	if errors.Is(err, preview.ErrNoPreview) && full {
@@ -92,6 +96,24 @@ func (s *Server) filePreview(w http.ResponseWriter, r *http.Request) error {
 		if err := s.previews.RecordView(r.Context(), a.ID(), obj.Info, a.Addr); err != nil {
 			return err
 		}
+	}
+	return serveObject(w, "image/jpeg", obj)
+}
+
+// pdfPage serves a page of a PDF as an image: the PDF itself is never shown.
+func (s *Server) pdfPage(w http.ResponseWriter, r *http.Request, id box.FileID, page string) error {
+	n, err := strconv.Atoi(page)
+	if err != nil || n < 1 {
+		return errBadJSON
+	}
+	a := actorFrom(r)
+	obj, err := s.previews.Page(r.Context(), a.ID(), id, n)
+	if err != nil {
+		return previewError(err)
+	}
+	defer obj.Close()
+	if err := s.previews.RecordView(r.Context(), a.ID(), obj.Info, a.Addr); err != nil {
+		return err
 	}
 	return serveObject(w, "image/jpeg", obj)
 }

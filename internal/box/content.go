@@ -12,6 +12,7 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/blob"
+	"github.com/medbox-jp/medbox/internal/filetype"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -196,8 +197,10 @@ func (s *Service) WriteZip(ctx context.Context, actor member.ID, id ID, w io.Wri
 }
 
 // SafeName makes a file name safe to show and to unpack: no directories, no
-// control characters, no leading dots, at most 200 characters.
+// control characters, no invisible or bidirectional formatting characters
+// (filetype.DisplayName), no leading dots, at most 200 characters.
 func SafeName(name string) string {
+	name = filetype.DisplayName(name)
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
 	name = strings.Map(func(r rune) rune {

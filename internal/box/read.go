@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/audit"
+	"github.com/medbox-jp/medbox/internal/filetype"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -144,6 +145,7 @@ func scanFile(row interface{ Scan(...any) error }) (File, error) {
 	var created int64
 	err := row.Scan(&f.ID, &f.Box, &f.Sender, &f.SenderName, &f.Name, &f.Size, &f.ContentType, &f.Class, &f.KeyID, &f.ChunkSize, &f.ChunkCount, &created)
 	f.CreatedAt = sqldb.FromMillis(created)
+	f.Name = filetype.DisplayName(f.Name) // names stored before SafeName removed invisible characters
 	return f, err
 }
 

@@ -5,7 +5,10 @@
 // anything unrecognised — is refused with a reason code for the user's message.
 //
 // A file name is never trusted: it can only add a refusal (an ".exe" holding a
-// valid JPEG is still refused), never make content acceptable.
+// valid JPEG is still refused), never make content acceptable. Containers are
+// judged by what they contain: every entry of a ZIP by the rules of a file of
+// its own, every part of an Office document for programs and embedded files,
+// nested containers in turn, within limits (walk.go).
 package filetype
 
 import (
@@ -33,43 +36,36 @@ type Kind struct {
 	Class Class
 	Ext   string // the usual extension, with its dot
 	// Inline is true when the file is safe to show in the browser (images,
-	// videos, PDF); everything else is served as an attachment.
+	// videos); everything else, PDF included, is served as an attachment.
 	Inline bool
 }
 
 // headSize is how much of the start of a file the checks look at.
 const headSize = 8 << 10
 
-// Detect reads the start of r (size bytes long; more where a container's
-// directory must be inspected) and returns the file's Kind, or an error wrapping
-// ErrNotAllowed that is a *Refusal. name, the file name the user gave, is used only
-// to refuse more: executable and script extensions, HTML, SVG, macro-enabled
-// Office extensions.
+// Detect decides what the file in r (size bytes long) is and returns its Kind,
+// or an error wrapping ErrNotAllowed that is a *Refusal. It reads the start of
+// the file, and more where the type demands it: a text file is read through (it
+// must be text throughout), and every entry of a container (ZIP, Office Open
+// XML, OLE2) is judged by its own content, nested containers included, within
+// the limits MaxDepth, MaxEntries, MaxExpanded and MaxRatio. A refusal caused by
+// an entry names it (Refusal.Entry).
+//
+// name, the file name the user gave, is used only to refuse more: executable
+// and script extensions, HTML, SVG, macro-enabled Office extensions. The names
+// of entries inside containers are held to the same rules.
 func Detect(r io.ReaderAt, size int64, name string) (Kind, error) {
 	head := make([]byte, min(size, headSize))
 	if n, err := r.ReadAt(head, 0); n < len(head) {
 		return Kind{}, fmt.Errorf("detect file type: read the first %d bytes: %w", len(head), err)
 	}
-	k, err := detect(r, size, head)
-	if err != nil {
-		return Kind{}, err
+	cached := newCachedReader(r, size)
+	s := &source{name: name, size: size, head: head,
+		at: func(bool) (io.ReaderAt, func(), error) { return cached, func() {}, nil },
+		open: func() (io.ReadCloser, error) {
+			return io.NopCloser(io.NewSectionReader(r, 0, size)), nil
+		},
 	}
-	if code := nameCode(name); code != "" {
-		return Kind{}, refuse(code, "file name %q", name)
-	}
-	return k, nil
-}
-
-// detect decides from content alone.
-func detect(r io.ReaderAt, size int64, head []byte) (Kind, error) {
-	if size == 0 {
-		return textKind("text/plain", "utf-8"), nil
-	}
-	if code, what := magicCode(head); code != "" {
-		return Kind{}, refuse(code, "content is %s", what)
-	}
-	if isDICOM(head) {
-		return Kind{MIME: "application/dicom", Class: DICOM, Ext: ".dcm"}, nil
-	}
-	return detectMIME(r, size, head)
+	var w walk
+	return w.file(s)
 }

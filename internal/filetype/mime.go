@@ -1,11 +1,5 @@
 package filetype
 
-import (
-	"io"
-
-	"github.com/gabriel-vasile/mimetype"
-)
-
 // media are the accepted image, video and PDF types, by the MIME type
 // mimetype reports (or one of its ancestors).
 var media = map[string]Kind{
@@ -20,7 +14,7 @@ var media = map[string]Kind{
 	"video/x-m4v":     {MIME: "video/mp4", Class: Video, Ext: ".mp4", Inline: true},
 	"video/quicktime": {MIME: "video/quicktime", Class: Video, Ext: ".mov", Inline: true},
 	"video/webm":      {MIME: "video/webm", Class: Video, Ext: ".webm", Inline: true},
-	"application/pdf": {MIME: "application/pdf", Class: PDF, Ext: ".pdf", Inline: true},
+	"application/pdf": {MIME: "application/pdf", Class: PDF, Ext: ".pdf"}, // its script must never run here: pages are shown as images
 }
 
 // refusedMIME gives the reason for types that are refused outright. Types in
@@ -58,35 +52,6 @@ var textTypes = map[string]string{
 	"text/tab-separated-values": "text/tab-separated-values",
 	"application/json":          "text/plain",
 	"application/x-ndjson":      "text/plain",
-}
-
-// detectMIME asks mimetype about the head, then accepts, inspects containers
-// (ZIP, OLE2) or refuses.
-func detectMIME(r io.ReaderAt, size int64, head []byte) (Kind, error) {
-	m := mimetype.Detect(head)
-	// The most specific match decides a refusal; an accepted type may be a
-	// parent (mimetype knows sub-brands of MP4 we treat as MP4).
-	for t := m; t != nil; t = t.Parent() {
-		if code, ok := refusedMIME[baseType(t.String())]; ok {
-			return Kind{}, refuse(code, "content is %s", t.String())
-		}
-		switch base := baseType(t.String()); {
-		case base == "application/zip":
-			return inspectZip(r, size)
-		case base == "application/x-ole-storage":
-			return inspectOLE(r, size)
-		case base == "text/xml":
-			return Kind{}, refuse(xmlCode(head), "content is XML (%s)", m.String())
-		}
-	}
-	base := baseType(m.String())
-	if k, ok := media[base]; ok {
-		return k, nil
-	}
-	if t, ok := textTypes[base]; ok {
-		return checkText(head, size, t)
-	}
-	return Kind{}, refuse(CodeUnknown, "content is %s", m.String())
 }
 
 // baseType drops parameters such as "; charset=utf-8".

@@ -3,6 +3,8 @@ package filetype
 import (
 	"path"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // refusedExt maps extensions whose files we never accept, whatever they hold, to
@@ -36,4 +38,44 @@ func nameCode(name string) string {
 	}
 	name = strings.ToLower(strings.TrimRight(name, ". \t"))
 	return refusedExt[path.Ext(name)]
+}
+
+// DisplayName returns name as it may be shown or offered for download: without
+// the characters that make a name read as something it is not, and with
+// control characters made visible as "_". Removed are every Unicode format
+// character (category Cf: the bidirectional embeddings, overrides and isolates
+// U+202A–U+202E and U+2066–U+2069, the marks U+200E, U+200F and U+061C, the
+// zero-width U+200B–U+200D, U+2060–U+2064 and U+FEFF, the soft hyphen, tag
+// characters…) and the other characters Unicode says to draw as nothing
+// (U+034F, the Hangul fillers, U+180B–U+180F, U+FFF0–U+FFF8). Control
+// characters (Cc), line and paragraph separators and invalid UTF-8 become "_".
+// Variation selectors stay: they choose glyphs, as for kanji variants.
+//
+// "scan\u202Egpj.zip", which shows as "scanpiz.jpg", becomes "scangpj.zip".
+func DisplayName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for i, r := range name {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(name[i:], "\uFFFD"),
+			unicode.IsControl(r), r == '\u2028', r == '\u2029':
+			b.WriteByte('_')
+		case invisible(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// invisible reports whether r draws as nothing (and is not a variation selector).
+func invisible(r rune) bool {
+	switch {
+	case unicode.Is(unicode.Cf, r):
+		return true
+	case r == '\u034F', r == '\u115F', r == '\u1160', r == '\u3164', r == '\uFFA0', r == '\u17B4', r == '\u17B5',
+		'\u180B' <= r && r <= '\u180F', '\uFFF0' <= r && r <= '\uFFF8', '\U000E0000' <= r && r <= '\U000E00FF':
+		return true
+	}
+	return false
 }

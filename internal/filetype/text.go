@@ -2,9 +2,12 @@ package filetype
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/transform"
 )
 
 // checkText accepts text in UTF-8 or Shift_JIS that does not start as markup.
@@ -90,4 +93,101 @@ func xmlCode(head []byte) string {
 		return CodeHTML
 	}
 	return CodeUnknown
+}
+
+// scanText reads a text file through and returns its charset, UTF-8 preferred:
+// every byte must be text in UTF-8 or in Shift_JIS, and none may be NUL. (The
+// head decides whether a file is text at all; appended binary, or a charset
+// that changes half-way, is found here.)
+func scanText(r io.Reader) (string, error) {
+	var u utf8Scan
+	var bad replacementCheck
+	sjis := transform.NewWriter(&bad, japanese.ShiftJIS.NewDecoder())
+	buf := make([]byte, 1<<20)
+	for off := int64(0); ; {
+		n, err := io.ReadFull(r, buf)
+		b := buf[:n]
+		if off == 0 {
+			b = skipBOM(b)
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return "", refuse(CodeUnknown, "text with a NUL byte near offset %d", off+int64(i))
+		}
+		u.write(b)
+		if !bad.found {
+			_, _ = sjis.Write(b) // its only error is replacementCheck's, seen in bad.found
+		}
+		if !u.ok() && bad.found {
+			return "", refuse(CodeUnknown, "text in neither UTF-8 nor Shift_JIS near offset %d", off)
+		}
+		off += int64(n)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return "", refuse(CodeUnknown, "unreadable text: %v", err)
+		}
+	}
+	if !bad.found {
+		_ = sjis.Close() // as above
+	}
+	switch {
+	case u.close():
+		return "utf-8", nil
+	case !bad.found:
+		return "shift_jis", nil
+	}
+	return "", refuse(CodeUnknown, "text in neither UTF-8 nor Shift_JIS")
+}
+
+// utf8Scan validates UTF-8 written in pieces that may split a character.
+type utf8Scan struct {
+	carry []byte // the start of a character cut off by the end of the last piece
+	bad   bool
+}
+
+func (u *utf8Scan) ok() bool { return !u.bad }
+
+func (u *utf8Scan) write(b []byte) {
+	if u.bad {
+		return
+	}
+	for len(u.carry) > 0 && len(b) > 0 && !utf8.FullRune(u.carry) {
+		u.carry, b = append(u.carry, b[0]), b[1:]
+	}
+	if len(u.carry) > 0 {
+		if !utf8.FullRune(u.carry) {
+			return // still waiting for the rest of the character
+		}
+		if !utf8.Valid(u.carry) {
+			u.bad = true
+			return
+		}
+		u.carry = u.carry[:0]
+	}
+	for k := 1; k < utf8.UTFMax && k <= len(b); k++ {
+		if tail := b[len(b)-k:]; utf8.RuneStart(tail[0]) {
+			if !utf8.FullRune(tail) {
+				u.carry, b = append(u.carry, tail...), b[:len(b)-k]
+			}
+			break
+		}
+	}
+	u.bad = !utf8.Valid(b)
+}
+
+// close reports whether everything written was UTF-8.
+func (u *utf8Scan) close() bool { return !u.bad && len(u.carry) == 0 }
+
+// replacementCheck receives decoded text and notes U+FFFD, which the Shift_JIS
+// decoder writes for bytes it cannot decode. The decoder writes whole
+// characters, so the three bytes of U+FFFD never arrive split.
+type replacementCheck struct{ found bool }
+
+func (c *replacementCheck) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("\uFFFD")) {
+		c.found = true
+		return 0, errors.New("not Shift_JIS")
+	}
+	return len(p), nil
 }

@@ -20,6 +20,7 @@ type Problem struct {
 	Code    string
 	Fields  map[string]string // for "invalid": field → i18n code ("err."+code)
 	Reason  string            // for "type_not_allowed": why, as an i18n code ("api.err.type."+reason)
+	Entry   string            // for "type_not_allowed": the entry inside the file that is why, if any
 	Missing []int             // for "chunks_missing": the chunks still to send
 }
 
@@ -64,7 +65,7 @@ func Classify(err error) (*Problem, bool) {
 	case errors.As(err, &me):
 		return &Problem{Status: http.StatusConflict, Code: "chunks_missing", Missing: me.Missing}, true
 	case errors.As(err, &refusal):
-		return &Problem{Status: http.StatusUnsupportedMediaType, Code: "type_not_allowed", Reason: refusal.Code}, true
+		return &Problem{Status: http.StatusUnsupportedMediaType, Code: "type_not_allowed", Reason: refusal.Code, Entry: refusal.Entry}, true
 	case errors.As(err, &tooLarge):
 		return &Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large"}, true
 	}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/medbox-jp/medbox/internal/box"
 )
 
 const (
 	posterSize = 1280    // longest edge of a video poster frame
-	pageSize   = 1024    // longest edge of a PDF's first page
 	maxJPEG    = 8 << 20 // what a tool may write
 )
 
@@ -43,23 +41,6 @@ func (s *Service) makeVideo(ctx context.Context, f box.File, in *sourceReader, s
 	}
 	poster, err := s.runTool(ctx, s.tools.FFmpeg, toolInput{r: in, size: f.Size}, args, maxJPEG)
 	return s.storeRendered(ctx, f, poster, err, st)
-}
-
-// makePDF renders the first page with pdftoppm. The browser shows the PDF
-// itself, so a PDF whose page cannot be rendered (or one too large to hand to
-// the tool) is still Ready, only without a thumbnail.
-func (s *Service) makePDF(ctx context.Context, f box.File, in *sourceReader, st *counting) (outcome, error) {
-	if s.tools.Pdftoppm == "" {
-		return outcome{reason: ReasonNoTool}, nil
-	}
-	if f.Size > s.lim.MaxToolInput { // a PDF needs random access: no streaming
-		return outcome{reason: ReasonNoPoster}, nil
-	}
-	args := func(bool) []string {
-		return []string{"-f", "1", "-l", "1", "-scale-to", strconv.Itoa(pageSize), "-jpeg", "-jpegopt", "quality=85", "-singlefile", "/dev/fd/3"}
-	}
-	page, err := s.runTool(ctx, s.tools.Pdftoppm, toolInput{r: in, size: f.Size}, args, maxJPEG)
-	return s.storeRendered(ctx, f, page, err, st)
 }
 
 // storeRendered keeps a poster or page a tool made, with its thumbnail.

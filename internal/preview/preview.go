@@ -62,7 +62,7 @@ var (
 // Tools are the external programs previews use when they are installed.
 type Tools struct {
 	FFmpeg   string // poster frames of video
-	Pdftoppm string // first pages of PDF
+	Pdftoppm string // pages of PDF
 }
 
 // FindTools returns the paths of the tools installed on this machine.
@@ -80,7 +80,7 @@ type Limits struct {
 	// MaxImageBytes refuses image files read whole into memory (HEIC; default 256 MiB).
 	MaxImageBytes int64
 	// MaxToolInput is the largest file given to ffmpeg or pdftoppm as a memory
-	// file (default 256 MiB); larger videos are streamed, larger PDFs get no thumbnail.
+	// file (default 256 MiB); larger videos are streamed, larger PDFs get no pages.
 	MaxToolInput int64
 	// ToolMemory is the address-space limit of ffmpeg and pdftoppm (default 1 GiB).
 	ToolMemory int64
@@ -94,6 +94,8 @@ type Limits struct {
 	MaxStudyBytes int64
 	// MaxStudyFrames caps the frames stored for one ZIP (default 5000).
 	MaxStudyFrames int
+	// MaxPDFPages caps the pages of a PDF rendered as images (default 100).
+	MaxPDFPages int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -106,6 +108,7 @@ func (l Limits) withDefaults() Limits {
 	l.MaxEntryBytes = cmp.Or(l.MaxEntryBytes, 512<<20)
 	l.MaxStudyBytes = cmp.Or(l.MaxStudyBytes, 4<<30)
 	l.MaxStudyFrames = cmp.Or(l.MaxStudyFrames, 5000)
+	l.MaxPDFPages = cmp.Or(l.MaxPDFPages, 100)
 	return l
 }
 

@@ -29,13 +29,13 @@ type Info struct {
 	Height      int
 	ThumbWidth  int
 	ThumbHeight int
-	Frames      int // DICOM frames, over all instances
+	Frames      int // DICOM frames, over all instances; PDF pages rendered
 	UpdatedAt   time.Time
 
 	createdAt   time.Time
 	contentType string
 	keyID       seal.KeyID
-	layout      []instanceRef
+	layout      []instanceRef // DICOM: the instances; PDF: the width and height of each page
 }
 
 // Ready reports whether the preview can be shown.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/filetype"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -128,6 +129,7 @@ func scanUpload(row interface{ Scan(...any) error }) (*Upload, error) {
 		return nil, err
 	}
 	u.CreatedAt = sqldb.FromMillis(created)
+	u.Name = filetype.DisplayName(u.Name) // as stored before SafeName removed invisible characters
 	return &u, nil
 }
 

@@ -61,8 +61,9 @@ func (s *Server) renderAdminMember(w http.ResponseWriter, r *http.Request, statu
 }
 
 // adminProof streams a licence proof to an administrator. Only image and PDF types
-// are ever stored (checked by content at registration); it is still served with a
-// sandboxing policy so that even a crafted file cannot run script here.
+// are ever stored (checked by content at registration); images are shown, a PDF
+// is downloaded, and both are served with a sandboxing policy so that even a
+// crafted file cannot run script here.
 func (s *Server) adminProof(w http.ResponseWriter, r *http.Request) error {
 	a := ActorFrom(r)
 	rc, ctype, err := s.members.Proof(r.Context(), a.ID(), member.ID(r.PathValue("member")), a.Addr)
@@ -71,8 +72,11 @@ func (s *Server) adminProof(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer rc.Close()
 	switch ctype {
-	case "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf":
+	case "image/jpeg", "image/png", "image/gif", "image/webp":
 		w.Header().Set("Content-Disposition", "inline")
+	case "application/pdf": // downloaded, never opened here: its script must not run in this origin
+		ctype = "application/octet-stream"
+		w.Header().Set("Content-Disposition", "attachment; filename=\"proof.pdf\"")
 	default:
 		ctype = "application/octet-stream"
 		w.Header().Set("Content-Disposition", "attachment; filename=\"proof\"")

@@ -14,13 +14,14 @@ import (
 )
 
 // viewerPage shows one file: an image inline, a video in the browser's player, a
-// PDF's first page with a link that opens it, a DICOM file or study in the phone
+// PDF as images of its pages (?page=N), a DICOM file or study in the phone
 // viewer (viewer.js) — or says why it cannot be shown and offers the download.
 type viewerPage struct {
 	basePage
 	File    *box.File
 	Preview *preview.Info // nil for types that have no preview
 	Summary *viewerSummary
+	PDF     *pdfView    // the page of a PDF shown, if the preview is a PDF's pages
 	Texts   template.JS // messages for viewer.js, as JSON
 }
 
@@ -58,6 +59,9 @@ func (s *Server) viewerPage(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			p.Summary = summarize(p.Lang, v)
+		}
+		if p.Preview.Kind == preview.PDF {
+			p.PDF = pdfPageOf(r, p.Preview)
 		}
 		if err := s.previews.RecordView(r.Context(), a.ID(), p.Preview, a.Addr); err != nil {
 			return err

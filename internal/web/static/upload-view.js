@@ -7,6 +7,7 @@ import { formatBytes } from './upload-text.js';
 // Row is the markup of one file: name, buttons, bar, state, a note and a message.
 // on holds the handlers of its buttons: cancel, retry and dismiss.
 export function Row(name, size, t, on) {
+  name = shownName(name);
   const row = el('div', 'upload-row');
   row.dataset.state = 'waiting';
   const title = el('span', 'upload-name');
@@ -94,7 +95,7 @@ export function addToFileList(f, box, t) {
   li.dataset.id = f.id;
   const a = el('a', 'file-name');
   a.href = '/api/v1/files/' + encodeURIComponent(f.id) + '/content';
-  a.textContent = f.name;
+  a.textContent = shownName(f.name);
   const meta = el('span', 'file-meta');
   meta.textContent = [formatBytes(f.size), t('upload.kind.' + f.class), f.sender && f.sender.name].filter(Boolean).join(' · ');
   const form = el('form', 'inline');
@@ -117,4 +118,14 @@ function el(tag, cls) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   return e;
+}
+
+// shownName drops the characters that make a name read as something it is not
+// (bidirectional controls, zero-width and other invisible characters) and shows
+// control characters as "_", as the server does for every name it keeps
+// (filetype.DisplayName): "scan\u202Egpj.zip" would otherwise read "scanpiz.jpg".
+export function shownName(name) {
+  return String(name)
+    .replace(/[\p{Cc}\u2028\u2029]/gu, '_')
+    .replace(/[\p{Cf}\u034F\u115F\u1160\u3164\uFFA0\u17B4\u17B5\u180B-\u180F\uFFF0-\uFFF8\u{E0000}-\u{E00FF}]/gu, '');
 }
