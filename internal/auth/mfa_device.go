@@ -92,5 +92,8 @@ func (s *Service) PurgeDevices(ctx context.Context, now time.Time) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM passkey_ceremonies WHERE expires_at <= $1`, sqldb.Millis(now)); err != nil {
 		return fmt.Errorf("purge passkey ceremonies: %w", err)
 	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM passkey_signins WHERE expires_at <= $1`, sqldb.Millis(now)); err != nil {
+		return fmt.Errorf("purge passkey sign-ins: %w", err)
+	}
 	return nil
 }

@@ -196,3 +196,26 @@ func (s *Service) PurgeSessions(ctx context.Context, now time.Time) error {
 	}
 	return nil
 }
+
+// EndSession ends one of a's own sessions — a device the member no longer uses,
+// seen in their list of sessions — and its upload grants with it. Another
+// member's session, or one that is gone, is ErrNoSession.
+func (s *Service) EndSession(ctx context.Context, a *Actor, hash string) error {
+	now := s.now()
+	var ended bool
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1 AND member_id = $2`, hash, a.ID())
+		if err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ended = true
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(a.ID()), Action: "auth.end_session", Target: string(a.ID()), Addr: a.Addr})
+	})
+	if err == nil && !ended {
+		return ErrNoSession
+	}
+	return err
+}

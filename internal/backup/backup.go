@@ -27,7 +27,7 @@ import (
 var Tables = []string{
 	"audit_head", "audit_events", "seal_keys", "jobs",
 	"members", "member_tokens", "invitations", "sessions", "login_state", "throttle",
-	"mfa_totp", "mfa_recovery", "passkey_users", "passkeys", "passkey_ceremonies", "remembered_devices",
+	"mfa_totp", "mfa_recovery", "passkey_users", "passkeys", "passkey_ceremonies", "passkey_signins", "remembered_devices",
 	"boxes", "participants", "files", "comments", "usage", "uploads", "upload_chunks", "upload_grants",
 	"notices", "notify_settings", "monitor_cursor", "alerts", "previews", "settings",
 }

@@ -57,7 +57,8 @@ func parsePages() (pageSet, error) {
 
 func funcs(lang i18n.Lang) template.FuncMap {
 	return template.FuncMap{
-		"t": func(id string, args ...any) string { return i18n.T(lang, id, args...) },
+		"t":      func(id string, args ...any) string { return i18n.T(lang, id, args...) },
+		"device": func(ua string, kind auth.Kind) string { return deviceName(lang, ua, kind) },
 		"profession": func(p member.Profession) string {
 			return i18n.T(lang, "profession."+string(p))
 		},

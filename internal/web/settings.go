@@ -143,6 +143,25 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 
 // signOutEverywhere is the lost-device button (R-X4): every session ends, this one
 // too, and a new password must be set through a mailed link.
+// endSession signs one of the member's devices out; their own makes it a sign-out.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	a := ActorFrom(r)
+	hash := r.PostFormValue("session")
+	if err := s.auth.EndSession(r.Context(), a, hash); errors.Is(err, auth.ErrNoSession) {
+		return redirect(w, r, "/settings#sessions")
+	} else if err != nil {
+		return err
+	}
+	if a.Session != nil && hash == a.Session.Hash {
+		s.clearSessionCookie(w)
+		return redirect(w, r, "/login?done=signed_out")
+	}
+	return redirect(w, r, "/settings?done=session_ended#sessions")
+}
+
 func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err

@@ -36,16 +36,18 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) error {
 
 type loginPage struct {
 	basePage
-	Email string
-	Next  string
-	Error string // message id
+	Email    string
+	Next     string
+	Error    string // message id
+	Passkeys bool   // offer the passwordless sign-in
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	if ActorFrom(r) != nil {
 		return redirect(w, r, localPath(r.URL.Query().Get("next"), "/"))
 	}
-	return s.render(w, r, http.StatusOK, "login", loginPage{basePage: s.base(r, "login.title"), Next: r.URL.Query().Get("next")})
+	return s.render(w, r, http.StatusOK, "login", loginPage{basePage: s.base(r, "login.title"), Next: r.URL.Query().Get("next"),
+		Passkeys: s.auth.PasskeysAvailable()})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
@@ -55,7 +57,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	email, next := r.PostFormValue("email"), r.PostFormValue("next")
 	token, _, need, err := s.auth.SignInWith(r.Context(), auth.Attempt{Email: email, Password: r.PostFormValue("password"),
 		Device: auth.DeviceCookie(r), Addr: auth.Addr(r.Context()), UserAgent: r.UserAgent(), Kind: auth.Web})
-	p := loginPage{basePage: s.base(r, "login.title"), Email: email, Next: next}
+	p := loginPage{basePage: s.base(r, "login.title"), Email: email, Next: next, Passkeys: s.auth.PasskeysAvailable()}
 	var te *auth.ThrottledError
 	switch {
 	case err == nil:

@@ -11,6 +11,10 @@
 //   <form data-passkey="get">: the second-factor and re-authentication pages; a
 //     [data-passkey-start] button runs the ceremony, the answer goes into
 //     input[name=passkey].
+//   <form data-passkey="signin">: the sign-in page's passwordless sign-in; the
+//     options are fetched from data-options (the server starts the ceremony only
+//     then, with the browser's ticket in a cookie) and no passkey is named: the
+//     browser offers the ones it holds for this site.
 //
 // Without JavaScript or WebAuthn the passkey controls stay hidden and the pages
 // work with codes alone.
@@ -34,6 +38,12 @@ function readOptions() {
   const el = document.getElementById('passkey-options');
   if (!el || !el.textContent.trim()) return null;
   return JSON.parse(el.textContent).publicKey;
+}
+
+async function fetchOptions(form) {
+  const res = await fetch(form.dataset.options, { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
+  if (!res.ok) throw new Error('passkey options: ' + res.status);
+  return (await res.json()).publicKey;
 }
 
 function creationOptions(pk) {
@@ -78,7 +88,7 @@ function showError(form) {
 }
 
 async function ceremony(form) {
-  const options = readOptions();
+  const options = form.dataset.passkey === 'signin' ? await fetchOptions(form) : readOptions();
   if (!options) throw new Error('no passkey options on the page');
   if (form.dataset.passkey === 'create') {
     const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
