@@ -30,7 +30,7 @@ type file struct {
 	ds       []*elem
 	deflated bool
 	data     io.ReaderAt // where ranged values live: the input, or the inflated dataset
-	dataBase int64      // file offset of data's first byte (0 when inflated)
+	dataBase int64       // file offset of data's first byte (0 when inflated)
 }
 
 // parseFile reads the structure of a DICOM file: the preamble, the file meta
