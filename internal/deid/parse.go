@@ -108,7 +108,9 @@ func (w *window) copyAt(pos int64, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte(nil), b...), nil
+	out := make([]byte, n) // never nil: an empty value is still a value
+	copy(out, b)
+	return out, nil
 }
 
 type parser struct {

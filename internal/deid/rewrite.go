@@ -401,6 +401,7 @@ func (rw *rewriter) shift(vr string, v []byte) []byte {
 	parts := strings.Split(strings.TrimRight(string(v), "\x00 "), `\`)
 	for i, p := range parts {
 		p = strings.TrimSpace(p)
+		parts[i] = p
 		switch {
 		case p == "":
 		case vr == "DA":
