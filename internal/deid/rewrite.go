@@ -44,6 +44,28 @@ const (
 // de-identified (see Marked).
 const Method = "MedBox: PS3.15 Basic Profile"
 
+// Marked reports whether a file's header says MedBox de-identified it: Patient
+// Identity Removed is YES, the De-identification Method is MedBox's, and the
+// patient's name and ID are pseudonyms. A file that only claims the first two
+// does not pass.
+func Marked(identityRemoved, method, patientName, patientID string) bool {
+	return strings.EqualFold(strings.TrimSpace(identityRemoved), "YES") && strings.TrimSpace(method) == Method &&
+		isPseudonym(patientName) && isPseudonym(patientID)
+}
+
+func isPseudonym(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) != 9 || !strings.HasPrefix(s, "ANON-") {
+		return false
+	}
+	for _, c := range s[5:] {
+		if !strings.ContainsRune(pseudonymAlphabet, c) {
+			return false
+		}
+	}
+	return true
+}
+
 // keptUIDs are UI attributes outside the profile table that name kinds of
 // things, not instances: they stay.
 var keptUIDs = map[uint32]bool{
