@@ -383,7 +383,7 @@ func (rw *rewriter) uids(v []byte) []byte {
 func (rw *rewriter) clean(v []byte) []byte {
 	v = bytes.TrimRight(v, "\x00 ")
 	for _, id := range rw.idents {
-		var out []byte
+		out := make([]byte, 0, len(v)) // never nil: an emptied value is still a value
 		for i := 0; i < len(v); {
 			if i+len(id) <= len(v) && asciiEqualFold(v[i:i+len(id)], id) {
 				out = append(out, "***"...)

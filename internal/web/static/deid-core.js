@@ -366,12 +366,8 @@ class Parser {
 }
 
 function hasDICM(w, pos) {
-  try {
-    const b = w.at(pos, 4);
-    return b[0] === 0x44 && b[1] === 0x49 && b[2] === 0x43 && b[3] === 0x4d;
-  } catch {
-    return false;
-  }
+  const b = w.at(pos, 4);
+  return b[0] === 0x44 && b[1] === 0x49 && b[2] === 0x43 && b[3] === 0x4d;
 }
 
 function knownVR(b, i) {

@@ -92,16 +92,22 @@ async function dicomBlob(send, blob) {
   return { blob: new Blob(parts, { type: 'application/dicom' }), info: r.info };
 }
 
+// inflate inflates a deflated dataset: raw deflate, or with a zlib header as
+// some writers add. The browser's decoder refuses bytes after the end of the
+// stream, which files carry (padding to an even length and more), where Go's
+// ignores them: so a few trailing bytes are dropped and it is tried again.
 async function inflate(blob) {
-  try {
-    return new Uint8Array(await new Response(blob.stream().pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer());
-  } catch {
-    try {
-      return new Uint8Array(await new Response(blob.stream().pipeThrough(new DecompressionStream('deflate'))).arrayBuffer());
-    } catch {
-      throw new DeidError('malformed', 'the deflated dataset cannot be inflated');
+  for (let junk = 0; junk <= 16 && junk < blob.size; junk++) {
+    const part = blob.slice(0, blob.size - junk);
+    for (const format of ['deflate-raw', 'deflate']) {
+      try {
+        return new Uint8Array(await new Response(part.stream().pipeThrough(new DecompressionStream(format))).arrayBuffer());
+      } catch {
+        // not this way
+      }
     }
   }
+  throw new DeidError('malformed', 'the deflated dataset cannot be inflated');
 }
 
 function deflateRaw(blob) {
