@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"compress/flate"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -213,4 +213,3 @@ func TestDeidBrowserMatchesGo(t *testing.T) {
 		}
 	}
 }
-
