@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -13,8 +14,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,4 +215,224 @@ func TestDeidBrowserMatchesGo(t *testing.T) {
 			})
 		}
 	}
+}
+
+// rawValue returns the value of tag in an explicit VR little endian file, as
+// stored, found by its header bytes: enough for a test's known inputs.
+func rawValue(t testing.TB, data []byte, tag uint32) []byte {
+	t.Helper()
+	h := []byte{byte(tag >> 16), byte(tag >> 24), byte(tag), byte(tag >> 8)}
+	i := bytes.Index(data, h)
+	if i < 0 || i+8 > len(data) {
+		t.Fatalf("tag %08X not found", tag)
+	}
+	n := int(binary.LittleEndian.Uint16(data[i+6:]))
+	return bytes.TrimRight(data[i+8:i+8+n], " \x00")
+}
+
+// zipFolder writes the files under dir into a ZIP, deflated, with the paths
+// relative to dir.
+func zipFolder(t testing.TB, dir, to string) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		w, err := zw.Create(filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		_, err = w.Write(b)
+		return err
+	})
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeTemp(t, filepath.Dir(to), filepath.Base(to), buf.Bytes())
+}
+
+// encryptedZip is a ZIP whose entry says it is encrypted (general purpose bit
+// 0), as a password-protected export does.
+func encryptedZip(t testing.TB, to string) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "IMG0001.dcm", Method: zip.Store})
+	w.Write(bytes.Repeat([]byte{0x5a}, 300))
+	zw.Close()
+	b := buf.Bytes()
+	for _, sig := range [][]byte{{'P', 'K', 3, 4}, {'P', 'K', 1, 2}} {
+		i := bytes.Index(b, sig)
+		off := 6
+		if sig[2] == 1 {
+			off = 8
+		}
+		b[i+off] |= 1
+	}
+	writeTemp(t, filepath.Dir(to), filepath.Base(to), b)
+}
+
+// TestDeidSendAtPhoneWidth: at 375 px the sender turns on 「匿名化して送る」,
+// chooses a ZIP of a DICOMDIR study, two single DICOM files and three bad
+// inputs (not DICOM, truncated, an encrypted ZIP). The page lists what changes
+// (患者名 → ANON-…), warns about burned-in annotation and sends only once the
+// sender confirms; the bad inputs are refused with a message and not sent, the
+// rest goes on. On the server, no stored (decrypted) byte holds an original
+// patient name or ID, and the recipient sees 匿名化済み and the history entry.
+func TestDeidSendAtPhoneWidth(t *testing.T) {
+	in, x, b := senderAtBox(t, instanceOptions{}, phone)
+	root := filepath.Join("..", "..", "testdata", "dicom")
+	dir := t.TempDir()
+	study := filepath.Join(dir, "study.zip")
+	zipFolder(t, filepath.Join(root, "dicomdir_study"), study)
+	single := []string{filepath.Join(root, "charset_japanese_ir87.dcm"), filepath.Join(root, "ct_small.dcm")}
+	ct, _ := os.ReadFile(single[1])
+	bad := []string{
+		writeTemp(t, dir, "not-dicom.dcm", []byte("This is a referral letter, not an image.\n")),
+		writeTemp(t, dir, "truncated.dcm", ct[:len(ct)/2]),
+	}
+	encryptedZip(t, filepath.Join(dir, "locked.zip"))
+	bad = append(bad, filepath.Join(dir, "locked.zip"))
+	var secrets [][]byte // original names and IDs, as stored
+	for _, p := range single {
+		data, _ := os.ReadFile(p)
+		secrets = append(secrets, rawValue(t, data, 0x00100010), rawValue(t, data, 0x00100020))
+	}
+	for _, p := range []string{"TINY_ALPHA/PT000000/ST000000/SE000000/IM000000", "98892001/CT5N/2392"} {
+		img, _ := os.ReadFile(filepath.Join(root, "dicomdir_study", p))
+		secrets = append(secrets, rawValue(t, img, 0x00100010), rawValue(t, img, 0x00100020))
+	}
+
+	b.watchUploads()
+	b.do("turn on de-identification", chromedp.Click(chromedp.CSS("#deid-on")))
+	if eval[bool](b, `document.getElementById('deid-options').hidden`) {
+		t.Error("the profile options do not show when de-identification is on")
+	}
+	paths := append([]string{study}, single...)
+	paths = append(paths, bad...)
+	for i, p := range paths {
+		paths[i], _ = filepath.Abs(p)
+	}
+	b.do("choose files", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), paths))
+	b.waitFor("the review shows", `!document.getElementById('deid-review').hidden`, 60*time.Second)
+	review := b.text("#deid-review")
+	if strings.ContainsRune(review, 0xFFFD) {
+		t.Errorf("the review shows undecodable text: %s", review)
+	}
+	for _, want := range []string{"患者名", "→", "ANON-", "患者ID", "山田^太郎"} {
+		if !strings.Contains(review, want) {
+			t.Errorf("the review lacks %q: %s", want, review)
+		}
+	}
+	if eval[bool](b, `document.getElementById('deid-burned').hidden`) {
+		t.Error("no burned-in warning for an OT (secondary capture) image")
+	}
+	if !eval[bool](b, `document.getElementById('deid-send').disabled`) {
+		t.Error("sending is possible before the burned-in annotation is confirmed")
+	}
+	if eval[int](b, "window.__up.puts") != 0 {
+		t.Error("chunks were sent before the sender confirmed")
+	}
+	b.screenshot("deid-review")
+	b.screenshotOf("deid-review-card", "#upload")
+	b.fitsWidth("box page with the de-identification review")
+	b.do("confirm the images were checked", chromedp.Click(chromedp.CSS("#deid-burned-ok")))
+	b.do("send", chromedp.Click(chromedp.CSS("#deid-send")))
+	b.waitFor("three sent, three refused", `(() => {
+		const rows = [...document.querySelectorAll('.upload-row')];
+		return rows.length === 6 && rows.filter(r => r.dataset.state === 'done').length === 3 &&
+			rows.filter(r => r.dataset.state === 'failed').length === 3;
+	})()`, 60*time.Second)
+	b.screenshot("deid-sent")
+	b.fitsWidth("box page after a de-identified send")
+	rows := eval[string](b, `[...document.querySelectorAll('.upload-row')].map(r => r.dataset.state + ': ' + r.innerText.replace(/\s+/g, ' ')).join('\n')`)
+	for _, want := range []string{"DICOM ファイルではない", "途中で切れている", "暗号化"} {
+		if !strings.Contains(rows, want) {
+			t.Errorf("no refusal saying %q:\n%s", want, rows)
+		}
+	}
+	if !strings.Contains(rows, "匿名化済み（ANON-") {
+		t.Errorf("no 匿名化済み note on the sent rows:\n%s", rows)
+	}
+	b.pageClean()
+
+	// What reached the server: three files, none of the refused ones, and no
+	// original name or ID in any stored byte.
+	files := x.rcpt.filesByName(x.box)
+	if len(files) != 3 {
+		t.Fatalf("the box has %d files, want 3: %v", len(files), files)
+	}
+	for _, name := range []string{"not-dicom.dcm", "truncated.dcm", "locked.zip"} {
+		if _, ok := files[name]; ok {
+			t.Errorf("refused file %s reached the server", name)
+		}
+	}
+	for name, id := range files {
+		status, body, _ := x.rcpt.do("GET", "/api/v1/files/"+id+"/content", nil, nil)
+		if status != 200 {
+			t.Fatalf("download %s: %d", name, status)
+		}
+		contents := [][]byte{body}
+		if strings.HasSuffix(name, ".zip") {
+			zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for _, f := range zr.File {
+				if strings.HasPrefix(path.Base(f.Name), "README") {
+					continue // not DICOM: entries other than DICOM are sent as they are
+				}
+				rc, err := f.Open()
+				if err != nil {
+					t.Fatalf("%s/%s: %v", name, f.Name, err)
+				}
+				c, err := io.ReadAll(rc)
+				if err != nil {
+					t.Fatalf("%s/%s: %v", name, f.Name, err)
+				}
+				contents = append(contents, c)
+			}
+			if len(zr.File) < 50 {
+				t.Errorf("%s has %d entries, the study had more", name, len(zr.File))
+			}
+		}
+		for _, c := range contents {
+			for _, s := range secrets {
+				if len(s) >= 3 && bytes.Contains(c, s) {
+					t.Errorf("%s: the stored bytes contain the original %q", name, s)
+				}
+			}
+		}
+	}
+
+	// The recipient side: decided from the files once their previews are made.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b.open(in.url + "/boxes/" + x.box)
+		// A file is marked once its preview is made.
+		marked := eval[string](b, `[...document.querySelectorAll('#files li.file')].filter(li => li.querySelector('.deid-badge')).map(li => li.querySelector('.file-name').textContent).sort().join(',')`)
+		if marked == "charset_japanese_ir87.dcm,ct_small.dcm,study.zip" {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.screenshot("failed-badges")
+			t.Fatalf("files showing 匿名化済み: %q, want all three", marked)
+		}
+		time.Sleep(time.Second)
+	}
+	if h := eval[string](b, `document.getElementById("history").textContent`); !strings.Contains(h, "匿名化して送信") {
+		t.Errorf("the history does not say the sender de-identified: %s", h)
+	}
+	b.screenshot("deid-badges")
+	b.fitsWidth("box page with 匿名化済み")
+	b.open(in.url + "/boxes/" + x.box + "/files/" + files["ct_small.dcm"])
+	b.do("wait for the viewer", chromedp.WaitVisible(chromedp.CSS("#dv-summary")))
+	if !strings.Contains(b.text("#viewer"), "匿名化済み") {
+		t.Error("the viewer's header panel does not say 匿名化済み")
+	}
+	b.screenshot("deid-viewer")
 }

@@ -214,9 +214,13 @@ function decode2022(b) {
       }
       continue;
     }
-    if (mode === 'jis' && b[i] >= 0x21 && b[i] < 0x7f && i + 1 < b.length) {
-      out += jis.decode(new Uint8Array([0x1b, 0x24, 0x42, b[i], b[i + 1], 0x1b, 0x28, 0x42]));
-      i += 2;
+    if (mode === 'jis' && b[i] >= 0x21 && b[i] < 0x7f) {
+      // The whole run of JIS X 0208 pairs at once, with no escape back at its
+      // end: Chromium's decoder marks such an escape after output as an error.
+      let j = i;
+      while (j + 1 < b.length && b[j] >= 0x21 && b[j] < 0x7f && b[j + 1] >= 0x21 && b[j + 1] < 0x7f) j += 2;
+      out += jis.decode(concatBytes([0x1b, 0x24, 0x42], b.subarray(i, j)));
+      i = Math.max(j, i + 1);
       continue;
     }
     if (mode === 'skip2') {
@@ -230,5 +234,12 @@ function decode2022(b) {
     if (b[i] === 0x5e || b[i] === 0x3d) mode = 'ascii'; // ^ and = end a component in PN
     i++;
   }
+  return out;
+}
+
+function concatBytes(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
   return out;
 }
