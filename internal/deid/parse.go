@@ -180,6 +180,12 @@ func (p *parser) dataset(pos, end int64, depth int, enc encoding, delimited bool
 	return out, pos, nil
 }
 
+// bulkVRs hold binary values, which are kept or removed whole and never
+// looked into: beyond bulkLimit they are copied from the input, never read.
+var bulkVRs = map[string]bool{"OB": true, "OD": true, "OF": true, "OL": true, "OV": true, "OW": true, "UN": true}
+
+const bulkLimit = 1024
+
 var shortVRs = map[string]bool{"AE": true, "AS": true, "AT": true, "CS": true, "DA": true, "DS": true, "DT": true,
 	"FL": true, "FD": true, "IS": true, "LO": true, "LT": true, "PN": true, "SH": true, "SL": true, "SS": true,
 	"ST": true, "TM": true, "UI": true, "UL": true, "US": true}
@@ -280,7 +286,7 @@ func (p *parser) element(pos, end int64, depth int, enc encoding) (*elem, int64,
 		return e, next, nil
 	}
 	e.off, e.n = vpos, int64(length)
-	if length <= readLimit {
+	if length <= readLimit && !(bulkVRs[e.vr] && length > bulkLimit) {
 		if e.value, err = p.w.copyAt(vpos, int(length)); err != nil {
 			return nil, 0, err
 		}

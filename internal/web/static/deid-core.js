@@ -51,6 +51,8 @@ const UID_EXPLICIT_BE = '1.2.840.10008.1.2.2';
 export const UID_DEFLATED_LE = '1.2.840.10008.1.2.1.99';
 
 const SHORT_VRS = new Set('AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US'.split(' '));
+const BULK_VRS = new Set('OB OD OF OL OV OW UN'.split(' '));
+const BULK_LIMIT = 1024;
 const LONG_VRS = new Set('OB OD OF OL OV OW SQ SV UC UN UR UT UV'.split(' '));
 
 const KEPT_UIDS = new Set([0x00020002, 0x00020010, 0x00020012, 0x00080016, 0x0008001a, 0x0008001b, 0x00080062,
@@ -318,7 +320,9 @@ class Parser {
     }
     e.off = vpos;
     e.n = length;
-    if (length <= READ_LIMIT) e.value = this.w.copyAt(vpos, length);
+    // Binary values are kept or removed whole: beyond BULK_LIMIT they are
+    // copied from the input, never read.
+    if (length <= READ_LIMIT && !(BULK_VRS.has(e.vr) && length > BULK_LIMIT)) e.value = this.w.copyAt(vpos, length);
     return [e, next];
   }
 
