@@ -1,8 +1,8 @@
 // deid-worker.js — rewrites the files of one send off the main thread, before any
-// byte is uploaded (deid.js starts it). Message in: {files, options, seed?,
+// byte is uploaded (deid.js starts it). Message in: {id, files, options, seed?,
 // dicom, photos}: dicom turns on the DICOM de-identification (deid-core.js),
 // photos the removal of EXIF position, owner and serial fields. Messages out:
-// {progress: {done, total}}, then {results: [{kind, blob?, error?, info?}]} in
+// {id, progress: {done, total}}, then {id, results: [{kind, blob?, error?, info?}]} in
 // the files' order. kind is 'dicom', 'zip', 'photo' or 'other' (left as it is).
 //
 // Nothing is read whole: a DICOM file is read through FileReaderSync in 1 MiB
@@ -17,7 +17,7 @@ import { DeidError, Send, UID_DEFLATED_LE, concat, looksLikeDICOM, rewrite, rewr
 const reader = new FileReaderSync();
 
 self.onmessage = async (event) => {
-  const { files, options, seed, dicom, photos } = event.data;
+  const { id, files, options, seed, dicom, photos } = event.data;
   const send = new Send(options || {}, seed || null);
   const results = [];
   let done = 0;
@@ -29,9 +29,9 @@ self.onmessage = async (event) => {
       r = { kind: 'error', error: describe(err) };
     }
     results.push(r);
-    self.postMessage({ progress: { done: ++done, total: files.length } });
+    self.postMessage({ id, progress: { done: ++done, total: files.length } });
   }
-  self.postMessage({ results });
+  self.postMessage({ id, results });
 };
 
 function describe(err) {

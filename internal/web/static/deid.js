@@ -12,11 +12,26 @@
 const $ = (id) => document.getElementById(id);
 
 let ready = false;
+let worker = null; // one for the page, started with it
+const batches = new Map(); // batch id → {resolve, reject, progress}
+let nextBatch = 1;
 
 function setup() {
   if (ready || !$('deid')) return;
   ready = true;
   $('deid').hidden = false;
+  worker = new Worker(new URL('deid-worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = (e) => {
+    const b = batches.get(e.data.id);
+    if (!b) return;
+    if (e.data.progress) return b.progress(e.data.progress);
+    batches.delete(e.data.id);
+    b.resolve(e.data.results);
+  };
+  worker.onerror = (e) => {
+    for (const b of batches.values()) b.reject(e);
+    batches.clear();
+  };
   const on = $('deid-on');
   const sync = () => {
     $('deid-options').hidden = !on.checked;
@@ -79,22 +94,17 @@ function status(s) {
 
 function runWorker(files, msg, t) {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('deid-worker.js', import.meta.url), { type: 'module' });
+    const id = nextBatch++;
     status(t('upload.deid.working', { Done: 0, Total: files.length }));
-    w.onmessage = (e) => {
-      if (e.data.progress) {
-        status(t('upload.deid.working', { Done: e.data.progress.done, Total: e.data.progress.total }));
-        return;
-      }
-      w.terminate();
-      resolve(e.data.results);
-    };
-    w.onerror = (e) => {
-      w.terminate();
-      status('');
-      reject(e);
-    };
-    w.postMessage({ files, ...msg });
+    batches.set(id, {
+      resolve,
+      reject: (e) => {
+        status('');
+        reject(e);
+      },
+      progress: (p) => status(t('upload.deid.working', { Done: p.done, Total: p.total })),
+    });
+    worker.postMessage({ id, files, ...msg });
   });
 }
 
