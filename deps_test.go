@@ -18,7 +18,7 @@ var layer = map[string]int{
 	"notify": 4, "preview": 4, "upload": 4, "monitor": 4,
 	"box": 3, "auth": 3,
 	"member": 2,
-	"audit":  0, "clocktest": 0, "erase": 0, "job": 0, "mail": 0, "seal": 0, "blob": 0, "sqldb": 0, "filetype": 0, "dicom": 0, "i18n": 0, "config": 0, "backup": 0,
+	"audit":  0, "clocktest": 0, "erase": 0, "job": 0, "mail": 0, "seal": 0, "blob": 0, "sqldb": 0, "filetype": 0, "dicom": 0, "i18n": 0, "config": 0, "backup": 0, "deid": 0,
 }
 
 const module = "github.com/medbox-jp/medbox/"

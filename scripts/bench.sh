@@ -9,14 +9,29 @@
 #   BENCH_TUNE=0, BENCH_LOOPBACK=0         skip the tuning sweep, the loopback part
 #
 # The last line printed is the headline for the 200 Mbit/s, 60 ms, 0.5 % link.
+#   BENCH_DEID_ONLY=1 make bench           only the browser's DICOM de-identification (no root needed)
+#
+# After the upload figures it measures the browser's DICOM de-identification
+# (bench/deidbench: a 500-file CT series and a 1000-frame file in headless
+# Chromium) and prints its MB/s next to the headline upload rate.
 set -eu
 cd "$(dirname "$0")/.."
+GO=${GO:-go}
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" GO
+deid_bench() {
+	mkdir -p bin
+	"$GO" build -tags bench -o bin/medbox-deidbench ./bench/deidbench
+	"$GO" vet -tags bench ./bench/deidbench
+	bin/medbox-deidbench -work "${BENCH_WORK:-/var/tmp}"
+}
+if [ "${BENCH_DEID_ONLY:-0}" = 1 ]; then
+	deid_bench
+	exit 0
+fi
 if [ "$(id -u)" != 0 ]; then
 	echo "make bench needs root (it creates network namespaces): sudo make bench" >&2
 	exit 1
 fi
-GO=${GO:-go}
-export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" GO
 mkdir -p bin
 "$GO" build -o bin/medbox ./cmd/medbox
 "$GO" build -tags bench -o bin/medbox-bench ./bench/medboxbench
@@ -27,4 +42,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
-bin/medbox-bench run -medbox bin/medbox -wanem bench/wanem -out bench/results "$@"
+out=$(mktemp)
+bin/medbox-bench run -medbox bin/medbox -wanem bench/wanem -out bench/results "$@" | tee "$out"
+headline=$(tail -n 1 "$out")
+rm -f "$out"
+# The de-identification runs before upload, in the browser: it must be faster.
+deid_bench
+echo "$headline"

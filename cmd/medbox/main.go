@@ -38,6 +38,8 @@ commands:
   backup DEST [--keep N]         consistent, encrypted backup to a directory or s3://BUCKET?endpoint=…,
                                  as a new generation; older generations beyond N (7) are removed
   restore SRC [--generation G]   restore the newest (or G) generation into an empty instance
+  deidentify [flags] IN... OUTDIR
+                                 de-identified copies of DICOM files (PS3.15 basic profile); -h for flags
   keys rotate                    make a new master key current and rewrap every data key under it
                                  (the service may keep running; the old key is then no longer needed)
 `
@@ -83,6 +85,8 @@ func dispatchTop(ctx context.Context, args []string, p process) error {
 		return backupCmd(ctx, rest, p)
 	case "restore":
 		return restoreCmd(ctx, rest, p)
+	case "deidentify":
+		return deidentifyCmd(rest, stdout)
 	case "dicom-worker":
 		// Hidden: the guarded child process that parses untrusted DICOM (see
 		// dicom.Guard); it reads its request on stdin and answers on stdout.

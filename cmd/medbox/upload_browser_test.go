@@ -231,7 +231,7 @@ func TestBrowserUploadResume(t *testing.T) {
 	b.do("choose the same file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{path}))
 	b.waitFor("resumed upload done", `(() => {
 		const r = document.querySelector('.upload-row');
-		return r && r.dataset.state === 'done';
+		return !!r && r.dataset.state === 'done';
 	})()`, 20*time.Second)
 	b.screenshotOf("resumed", "#upload")
 	if r := eval[string](b, `(() => { const r = document.querySelector('.upload-row'); return r.dataset.resumed + ' ' + r.querySelector('.upload-note').textContent; })()`); r != "true 前回の続きから送信します" {

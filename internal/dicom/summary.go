@@ -41,6 +41,11 @@ type Summary struct {
 	TransferSyntax string `json:"transfer_syntax_uid"`
 	SyntaxName     string `json:"transfer_syntax"`
 	HasImage       bool   `json:"has_image"`
+
+	// IdentityRemoved and DeidentificationMethod are Patient Identity Removed
+	// (0012,0062) and De-identification Method (0012,0063), as stored.
+	IdentityRemoved        string `json:"identity_removed,omitempty"`
+	DeidentificationMethod string `json:"deidentification_method,omitempty"`
 }
 
 // Summary returns the file's header summary.
@@ -68,6 +73,9 @@ func (f *File) Summary() Summary {
 		TransferSyntax:    f.syntax.uid,
 		SyntaxName:        SyntaxName(f.syntax.uid),
 		HasImage:          f.img != nil,
+
+		IdentityRemoved:        cleanText(d.ascii(tagIdentityRemoved)),
+		DeidentificationMethod: d.text(tagDeidMethod),
 	}
 	s.SeriesNumber, _ = d.int(tagSeriesNumber)
 	s.InstanceNumber, _ = d.int(tagInstanceNumber)

@@ -38,6 +38,8 @@ const (
 	tagPatientID             Tag = 0x00100020
 	tagPatientBirthDate      Tag = 0x00100030
 	tagPatientSex            Tag = 0x00100040
+	tagIdentityRemoved       Tag = 0x00120062
+	tagDeidMethod            Tag = 0x00120063
 	tagBodyPartExamined      Tag = 0x00180015
 	tagStudyInstanceUID      Tag = 0x0020000D
 	tagSeriesInstanceUID     Tag = 0x0020000E

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/deid"
 	"github.com/medbox-jp/medbox/internal/dicom"
 )
 
@@ -63,8 +64,20 @@ func (s *Service) makeDICOM(ctx context.Context, f box.File, in *sourceReader, s
 		return outcome{}, err
 	}
 	out.width, out.height, out.frames = sum.Columns, sum.Rows, frames
+	out.deidentified = deidentified([]dicom.Summary{sum})
 	out.layout = []instanceRef{{0, frames}}
 	return out, nil
+}
+
+// deidentified reports whether every instance says MedBox de-identified it
+// before it was sent (deid.Marked).
+func deidentified(sums []dicom.Summary) bool {
+	for _, s := range sums {
+		if !deid.Marked(s.IdentityRemoved, s.DeidentificationMethod, string(s.PatientName), s.PatientID) {
+			return false
+		}
+	}
+	return len(sums) > 0
 }
 
 // putSummaries stores the header summaries of a preview's instances, in display

@@ -44,9 +44,9 @@ type source struct {
 func (s *Service) pendingSource(ctx context.Context, file box.FileID) (src source, ok bool, err error) {
 	var status Status
 	f := &src.file
-	err = s.db.QueryRowContext(ctx, `SELECT pv.kind, pv.status, f.id, f.box_id, f.size, f.content_type, f.class, f.key_id, f.chunk_size, f.chunk_count
+	err = s.db.QueryRowContext(ctx, `SELECT pv.kind, pv.status, f.id, f.box_id, f.sender_id, f.size, f.content_type, f.class, f.key_id, f.chunk_size, f.chunk_count
 		FROM previews pv JOIN files f ON f.id = pv.file_id WHERE pv.file_id = $1`, file).
-		Scan(&src.kind, &status, &f.ID, &f.Box, &f.Size, &f.ContentType, &f.Class, &f.KeyID, &f.ChunkSize, &f.ChunkCount)
+		Scan(&src.kind, &status, &f.ID, &f.Box, &f.Sender, &f.Size, &f.ContentType, &f.Class, &f.KeyID, &f.ChunkSize, &f.ChunkCount)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return src, false, nil
@@ -100,7 +100,7 @@ func (s *Service) generate(ctx context.Context, j *job.Job) error {
 		s.log.InfoContext(ctx, "preview made", "file", src.file.ID, "kind", src.kind, "frames", o.frames, "bytes", o.bytes,
 			"took", time.Since(start).Round(time.Millisecond))
 	}
-	found, err := s.finish(ctx, src.file.ID, o)
+	found, err := s.finish(ctx, src.file, o)
 	if err != nil {
 		return err
 	}

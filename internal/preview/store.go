@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/medbox-jp/medbox/internal/audit"
 	"io"
 	"time"
 
@@ -163,11 +164,16 @@ type outcome struct {
 	frames                  int
 	layout                  []instanceRef
 	bytes                   int64
+	deidentified            bool // DICOM the sender de-identified before sending (deid.Marked)
 }
 
 // finish records the outcome of a job. It reports false when the row is gone:
 // the file was deleted while its preview was being made.
-func (s *Service) finish(ctx context.Context, file box.FileID, o outcome) (bool, error) {
+// A file its sender de-identified before sending gets "file.deidentified" in
+// the box's history, in the same transaction, in the sender's name: the
+// recipients see that it was done, not what was removed.
+func (s *Service) finish(ctx context.Context, f box.File, o outcome) (bool, error) {
+	file := f.ID
 	layout := ""
 	if len(o.layout) > 0 {
 		b, err := json.Marshal(o.layout)
@@ -176,13 +182,26 @@ func (s *Service) finish(ctx context.Context, file box.FileID, o outcome) (bool,
 		}
 		layout = string(b)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE previews SET status = $1, reason = $2, thumb = $3, full_image = $4, width = $5, height = $6,
+	found := false
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		now := s.now()
+		res, err := tx.ExecContext(ctx, `UPDATE previews SET status = $1, reason = $2, thumb = $3, full_image = $4, width = $5, height = $6,
 		thumb_width = $7, thumb_height = $8, frames = $9, layout = $10, bytes = $11, updated_at = $12 WHERE file_id = $13`,
-		o.status, o.reason, o.thumb, o.full, o.width, o.height, o.thumbWidth, o.thumbHeight, o.frames, layout, o.bytes,
-		sqldb.Millis(s.now()), file)
-	if err != nil {
-		return false, fmt.Errorf("record preview of %s: %w", file, err)
-	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+			o.status, o.reason, o.thumb, o.full, o.width, o.height, o.thumbWidth, o.thumbHeight, o.frames, layout, o.bytes,
+			sqldb.Millis(now), file)
+		if err != nil {
+			return fmt.Errorf("record preview of %s: %w", file, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		found = true
+		if o.status != Ready || !o.deidentified {
+			return nil
+		}
+		return s.audit.Record(ctx, tx, audit.Event{At: now, Actor: string(f.Sender), Action: "file.deidentified",
+			Target: string(file), Box: string(f.Box), Detail: map[string]string{"kind": "dicom"}})
+	})
+	return found, err
 }

@@ -149,6 +149,7 @@ func (s *Service) makeStudy(ctx context.Context, f box.File, in *sourceReader, s
 	if err := s.putSummaries(ctx, f.ID, st, ordered); err != nil {
 		return outcome{}, err
 	}
+	out.deidentified = deidentified(ordered)
 	out.width, out.height = ordered[0].Columns, ordered[0].Rows
 	if err := s.renderMiddle(ctx, f.ID, st, out.layout, out.frames, &out); err != nil {
 		return outcome{}, err

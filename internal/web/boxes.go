@@ -169,6 +169,9 @@ type boxPage struct {
 	UploadTxt template.JS // messages for the upload script, as JSON
 	Transfer  uploadTransfer
 	Previews  map[box.FileID]preview.Info
+	// Deidentified are the files whose sender de-identified them before
+	// sending, as the box's history records it.
+	Deidentified map[box.FileID]bool
 }
 
 // uploadLimits tell the upload script what the server will accept, so it can say
@@ -199,6 +202,12 @@ func (s *Server) renderBox(w http.ResponseWriter, r *http.Request, status int, f
 	p.Left = timeLeft(p.Lang, b.ExpiresAt.Sub(s.now()))
 	if p.History, err = s.boxes.History(r.Context(), a.ID(), b.ID); err != nil {
 		return err
+	}
+	p.Deidentified = map[box.FileID]bool{}
+	for _, h := range p.History {
+		if h.Action == "file.deidentified" {
+			p.Deidentified[box.FileID(h.Target)] = true
+		}
 	}
 	if s.previews != nil {
 		if p.Previews, err = s.previews.ForBox(r.Context(), a.ID(), b.ID); err != nil {

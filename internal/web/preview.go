@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/medbox-jp/medbox/internal/box"
+	"github.com/medbox-jp/medbox/internal/deid"
 	"github.com/medbox-jp/medbox/internal/i18n"
 	"github.com/medbox-jp/medbox/internal/preview"
 )
@@ -30,6 +31,8 @@ type viewerSummary struct {
 	Patient, PatientID, Sex, Birth       string
 	Study, StudyDate, Series, Modality   string
 	Institution, Size, Frames, Instances string
+	// Deidentified: every instance says its sender de-identified it with MedBox.
+	Deidentified bool
 }
 
 func (s *Server) viewerPage(w http.ResponseWriter, r *http.Request) error {
@@ -102,6 +105,11 @@ func summarize(lang i18n.Lang, v *preview.View) *viewerSummary {
 	}
 	if h.Columns > 0 && h.Rows > 0 {
 		sum.Size = i18n.T(lang, "viewer.size_px", "W", h.Columns, "H", h.Rows)
+	}
+	sum.Deidentified = true
+	for _, in := range v.Instances {
+		s := in.Summary
+		sum.Deidentified = sum.Deidentified && deid.Marked(s.IdentityRemoved, s.DeidentificationMethod, string(s.PatientName), s.PatientID)
 	}
 	if len(v.Instances) > 1 {
 		sum.Instances = i18n.T(lang, "viewer.instances_n", "N", len(v.Instances))

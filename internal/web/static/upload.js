@@ -31,6 +31,7 @@
 // list (upload-view.js), hashing (upload-hash.js, hash-worker.js) and resume state
 // (upload-resume.js).
 
+import { prepareFiles } from './deid.js';
 import { Hasher } from './upload-hash.js';
 import { forgetResume, loadResume, pruneResume, resumeKey, saveResume } from './upload-resume.js';
 import { formatBytes, formatETA, translator } from './upload-text.js';
@@ -163,8 +164,12 @@ function Uploader(section) {
     showError('');
     for (const it of items.filter((i) => i.state === 'done')) forgetItem(it); // a new batch starts
     ui.done.hidden = true;
+    // De-identification and photo metadata removal (deid.js) turn each File into
+    // the one to send, or refuse it with a message, before anything is queued.
+    const prepared = await prepareFiles(files, t);
+    if (!prepared) return;
     const chosen = [];
-    for (const file of files) {
+    for (const { file, refused, note } of prepared) {
       const key = await resumeKey(box, file);
       const same = key ? items.find((i) => i.key === key && i.state !== 'done') : null;
       if (same && same.state !== 'failed') continue; // already on its way
@@ -174,9 +179,9 @@ function Uploader(section) {
         release(same);
         forgetItem(same);
       }
-      chosen.push({ file, key, stored: key ? loadResume(key) : null });
+      chosen.push({ file, key, stored: key && !refused ? loadResume(key) : null, refused, note });
     }
-    const sendable = chosen.filter((c) => c.file.size > 0);
+    const sendable = chosen.filter((c) => c.file.size > 0 && !c.refused);
     const fresh = sendable.filter((c) => !c.stored); // a stored upload has its reservation already
     const inBox = document.querySelectorAll('#files li.file').length + items.filter((i) => i.holdsSlot()).length;
     const freshBytes = fresh.reduce((n, c) => n + c.file.size, 0);
@@ -193,6 +198,11 @@ function Uploader(section) {
       const it = new Item(c.file, c.key, c.stored);
       items.push(it);
       ui.list.append(it.row.el);
+      if (c.note) it.row.note(c.note);
+      if (c.refused) {
+        fail(it, c.refused, { retryable: false });
+        continue;
+      }
       if (c.file.size === 0) {
         fail(it, t('upload.empty'), { retryable: false });
         continue;

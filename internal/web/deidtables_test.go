@@ -1,0 +1,37 @@
+package web
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/medbox-jp/medbox/internal/deid"
+)
+
+var updateTables = flag.Bool("update", false, "rewrite static/deid-tables.js from package deid")
+
+// deidTablesJS is static/deid-tables.js: the browser's copy of deid's tables.
+func deidTablesJS() string {
+	profile, dict := deid.Tables()
+	return "// deid-tables.js — generated from internal/deid/profile.txt and dict.txt by\n" +
+		"// `go test ./internal/web -run TestDeidTables -update`; do not edit.\n\n" +
+		"export const PROFILE = `" + profile + "`;\n\nexport const DICT = `" + dict + "`;\n"
+}
+
+// TestDeidTables keeps the browser's rewrite on the same tables as the Go one.
+func TestDeidTables(t *testing.T) {
+	const path = "static/deid-tables.js"
+	want := deidTablesJS()
+	if *updateTables {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("%s is not what package deid's tables make; run go test ./internal/web -run TestDeidTables -update", path)
+	}
+}
