@@ -53,6 +53,13 @@ export function Row(name, size, t, on) {
     msg.textContent = s;
     msg.hidden = s === '';
   };
+  // ask puts a question on the row with two answers (a file that is in the box
+  // already: send it again, or not); the state's own buttons come back after.
+  this.ask = (question, yes, no, onYes, onNo) => {
+    this.note(question);
+    buttons.dataset.kind = 'ask';
+    buttons.replaceChildren(button(yes, 'upload-again', '', onYes), button(no, 'upload-skip', '', onNo));
+  };
   // state marks the row and offers the buttons that fit it.
   this.state = (st, retryable) => {
     row.dataset.state = st;
@@ -93,6 +100,8 @@ export function addToFileList(f, box, t) {
   if ([...ul.children].some((li) => li.dataset.id === f.id)) return;
   const li = el('li', 'file');
   li.dataset.id = f.id;
+  li.dataset.name = f.name;
+  li.dataset.size = String(f.size);
   const a = el('a', 'file-name');
   a.href = '/api/v1/files/' + encodeURIComponent(f.id) + '/content';
   a.textContent = shownName(f.name);

@@ -211,10 +211,35 @@ function Uploader(section) {
         remaining -= it.size;
         it.counted = true;
       }
+      if (!c.stored && isDuplicate(it)) {
+        // The same name and size is in the box already (or on its way): say so,
+        // and send it only if the person wants a second copy.
+        setState(it, 'duplicate');
+        it.row.ask(t('upload.duplicate'), t('upload.send_again'), t('upload.skip'), () => {
+          it.row.note('');
+          setState(it, 'waiting');
+          prepQueue.push(it);
+          runPrep();
+        }, () => {
+          remaining += it.size;
+          it.state = 'cancelled';
+          forgetItem(it);
+          tick();
+        });
+        continue;
+      }
       prepQueue.push(it);
     }
     runPrep();
     tick();
+  }
+
+  // isDuplicate reports whether a file of it's name and size is in the box or in
+  // this page's list already.
+  function isDuplicate(it) {
+    const name = it.file.name;
+    const inBox = [...document.querySelectorAll('#files li.file')].some((li) => li.dataset.name === name && li.dataset.size === String(it.size));
+    return inBox || items.some((o) => o !== it && o.file.name === name && o.size === it.size && o.state !== 'failed' && o.state !== 'cancelled');
   }
 
   function runPrep() {
@@ -724,7 +749,7 @@ function Uploader(section) {
       const have = it.state === 'done' ? it.size : Math.min(it.size, it.acked + sum(it.inflight.values()));
       it.row.progress(it.size > 0 ? have / it.size : 0, it.state === 'done' || it.state === 'failed');
       it.row.showState(stateText(it));
-      if (it.state !== 'failed' && it.state !== 'cancelled' && it.size > 0) {
+      if (it.state !== 'failed' && it.state !== 'cancelled' && it.state !== 'duplicate' && it.size > 0) {
         size += it.size;
         sent += have;
       }
@@ -732,7 +757,11 @@ function Uploader(section) {
     ui.total.hidden = size === 0;
     if (size === 0) return;
     ui.totalBar.value = sent / size;
-    let text = formatBytes(sent) + ' / ' + formatBytes(size);
+    // The whole batch, bytes-weighted, which is why it can differ from one file's
+    // row: it says so, and how many files are through.
+    const counted = items.filter((i) => i.state !== 'failed' && i.state !== 'cancelled' && i.state !== 'duplicate' && i.size > 0);
+    let text = t('upload.total', { Done: counted.filter((i) => i.state === 'done').length, Files: counted.length,
+      Percent: Math.floor((sent / size) * 100) }) + ' · ' + formatBytes(sent) + ' / ' + formatBytes(size);
     if (busy() && ticker.samples >= SPEED_WARMUP_TICKS && ticker.speed > 0 && navigator.onLine) {
       text += ' · ' + t('upload.speed', { Speed: formatBytes(ticker.speed), Left: formatETA(t, (size - sent) / ticker.speed) });
     }
@@ -749,6 +778,8 @@ function Uploader(section) {
         return it.backoff > 0 ? t('upload.retrying') : t('upload.hashing');
       case 'finishing':
         return it.backoff > 0 ? t('upload.retrying') : t('upload.finishing');
+      case 'duplicate':
+        return t('upload.waiting');
       default:
         return t('upload.' + it.state);
     }
