@@ -38,6 +38,10 @@ type World struct {
 // Options adjust a World. The zero value is a default instance.
 type Options struct {
 	Env map[string]string // MEDBOX_* settings on top of the defaults (limits, chunk size …)
+	// AdminsNeedSecondFactor makes administrators enrol a second factor before
+	// anything else, as in production; by default they need not, so that the
+	// tests of other features can act as one with a password alone.
+	AdminsNeedSecondFactor bool
 }
 
 // Each runs fn on a World over SQLite and on one over PostgreSQL, as subtests
@@ -62,7 +66,7 @@ func New(t testing.TB, database string, o Options) *World {
 	clk := clocktest.New()
 	hp := member.TestHashParams
 	in, err := server.New(context.Background(), cfg, server.NewLogger(io.Discard, "error"),
-		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: true})
+		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: !o.AdminsNeedSecondFactor})
 	if err != nil {
 		t.Fatal(err)
 	}
