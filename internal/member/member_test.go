@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"mime/multipart"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,4 +156,36 @@ func multipartForm(t testing.TB, fields map[string]string, proof []byte) *multip
 		t.Fatal(err)
 	}
 	return multipart.NewReader(&b, mw.Boundary())
+}
+
+// inviteToken returns the token of the newest invitation link mailed to addr.
+func inviteToken(t testing.TB, w *featuretest.World, addr string) string {
+	t.Helper()
+	msgs := w.Mail(addr)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if u, err := url.Parse(msgs[i].Link); err == nil && u.Query().Get("invite") != "" {
+			return u.Query().Get("invite")
+		}
+	}
+	t.Fatalf("no invitation link among %d mails to %s", len(msgs), addr)
+	return ""
+}
+
+// newSubjects returns the subjects of the messages in after that are not in
+// before, sorted: messages queued in one clock tick have no order.
+func newSubjects(before, after []mail.Message) []string {
+	old := map[string]int{}
+	for _, m := range before {
+		old[m.ID]++
+	}
+	var out []string
+	for _, m := range after {
+		if old[m.ID] > 0 {
+			old[m.ID]--
+			continue
+		}
+		out = append(out, m.Subject)
+	}
+	slices.Sort(out)
+	return out
 }
