@@ -44,11 +44,11 @@ func TestDirectorySearch(t *testing.T) {
 		{"sato", nil},
 		{"sato@clinic", nil},
 		{"example.jp", nil},
-		{"鈴木", nil},   // pending
-		{"高橋", nil},   // suspended
-		{"田中", nil},   // rejected
-		{"管理", nil},   // administrator
-		{"閲覧", nil},   // the viewer
+		{"鈴木", nil}, // pending
+		{"高橋", nil}, // suspended
+		{"田中", nil}, // rejected
+		{"管理", nil}, // administrator
+		{"閲覧", nil}, // the viewer
 		{"", func(p people) []*member.Member { return []*member.Member{p.percent, p.sato, p.yamada} }}, // in kana order
 	}
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
@@ -57,7 +57,7 @@ func TestDirectorySearch(t *testing.T) {
 			viewer: w.Member(featuretest.NewMember{Name: "閲覧 一郎", NameKana: "えつらん いちろう"}),
 			sato: w.Member(featuretest.NewMember{Email: "sato@clinic.example.jp", Name: "佐藤 花子", NameKana: "サトウ ハナコ",
 				Workplace: "北町クリニック", Department: "内科"}),
-			yamada: w.Member(featuretest.NewMember{Name: "山田 太郎", NameKana: "ﾔﾏﾀﾞ ﾀﾛｳ", Workplace: "ABC Clinic", Department: "南病院 外科"}),
+			yamada:  w.Member(featuretest.NewMember{Name: "山田 太郎", NameKana: "ﾔﾏﾀﾞ ﾀﾛｳ", Workplace: "ABC Clinic", Department: "南病院 外科"}),
 			percent: w.Member(featuretest.NewMember{Name: "百 一", NameKana: "あああ", Workplace: "100%病院"}),
 		}
 		w.Registered(featuretest.NewMember{Name: "鈴木 一郎", NameKana: "すずき いちろう"})
