@@ -60,6 +60,13 @@ func authenticate(t *testing.T, w *featuretest.World, token string, kind auth.Ki
 // the partial session.
 func partial(t *testing.T, w *featuretest.World, m *member.Member) *auth.Actor {
 	t.Helper()
+	a, _ := partialToken(t, w, m)
+	return a
+}
+
+// partialToken is partial, with the token of the session.
+func partialToken(t *testing.T, w *featuretest.World, m *member.Member) (*auth.Actor, string) {
+	t.Helper()
 	token, _, need, err := w.Auth.SignInWith(t.Context(), attempt(m, pw, "192.0.2.1", auth.Web))
 	if err != nil || need != auth.NeedSecondFactor {
 		t.Fatalf("web sign-in of %s = %v, %q; want a partial session", m.Email, err, need)
@@ -69,7 +76,7 @@ func partial(t *testing.T, w *featuretest.World, m *member.Member) *auth.Actor {
 	if !errors.As(err, &pe) || pe.Need != auth.NeedSecondFactor {
 		t.Fatalf("Authenticate(partial) = %v, want a PartialError owing the second factor", err)
 	}
-	return pe.Actor
+	return pe.Actor, token
 }
 
 // totpUser is a member with an authenticator app.
