@@ -168,7 +168,7 @@ func TestCredentialStuffing(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				w.Clock.Advance(11 * time.Minute) // past the last case's window
 				run(t, w)
-				before, mailsBefore := alerts(t, w, monitor.Stuffing), mails(w, admin, "alert.credential_stuffing")
+				before, mailsBefore, eventsBefore := alerts(t, w, monitor.Stuffing), mails(w, admin, "alert.credential_stuffing"), securityEvents(t, w, monitor.Stuffing)
 				accounts, addrs := map[int]string{}, map[int]string{}
 				for i, f := range tt.failures {
 					if i == len(tt.failures)/2 {
@@ -200,6 +200,9 @@ func TestCredentialStuffing(t *testing.T) {
 				}
 				if n := mails(w, admin, "alert.credential_stuffing") - mailsBefore; n != want {
 					t.Errorf("%d stuffing mails to the administrator, want %d", n, want)
+				}
+				if n := securityEvents(t, w, monitor.Stuffing) - eventsBefore; n != want {
+					t.Errorf("%d security.alert events, want %d", n, want)
 				}
 				if want == 0 {
 					return
@@ -269,7 +272,7 @@ func TestUnusualDownloads(t *testing.T) {
 				w.Clock.Advance(2 * time.Hour) // past the last case's window
 				sender, reader := w.Member(featuretest.NewMember{}), w.Member(featuretest.NewMember{})
 				f := send(t, w, sender.ID, reader.ID, content)
-				before, mailsBefore := alerts(t, w, monitor.DownloadVolume), mails(w, admin, "alert.download_volume")
+				before, mailsBefore, eventsBefore := alerts(t, w, monitor.DownloadVolume), mails(w, admin, "alert.download_volume"), securityEvents(t, w, monitor.DownloadVolume)
 				for i, action := range tt.reads {
 					if i == len(tt.reads)/2 {
 						w.Clock.Advance(tt.pause)
@@ -289,6 +292,9 @@ func TestUnusualDownloads(t *testing.T) {
 				}
 				if n := mails(w, admin, "alert.download_volume") - mailsBefore; n != want {
 					t.Errorf("%d download mails to the administrator, want %d", n, want)
+				}
+				if n := securityEvents(t, w, monitor.DownloadVolume) - eventsBefore; n != want {
+					t.Errorf("%d security.alert events, want %d", n, want)
 				}
 				if want == 0 {
 					return
