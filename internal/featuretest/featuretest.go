@@ -163,7 +163,9 @@ func (w *World) Member(m NewMember) *member.Member {
 }
 
 // Mail returns every message queued for addr so far, oldest first, whether sent
-// yet or not.
+// yet or not (RunJobs sends them, and a sent message keeps no payload to read).
+// Messages queued in one tick of the moved clock have no order among them:
+// advance the clock between two links to one address that must be told apart.
 func (w *World) Mail(addr string) []mail.Message {
 	w.T.Helper()
 	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 ORDER BY created_at, id`, mail.JobKind)
