@@ -12,7 +12,8 @@ import (
 
 // Withdraw deletes a member at their request (R-M7), after checking their password:
 // every feature's data of theirs (through OnWithdraw), the proof and its key, their
-// sessions and links, unused invitations to their address, and the member row. Audit entries keep only the pseudonymous id.
+// sessions and links, unused invitations to their address, and the member row.
+// Audit entries keep only the pseudonymous id.
 func (s *Service) Withdraw(ctx context.Context, id ID, password, addr string) error {
 	if err := s.CheckPassword(ctx, id, password); err != nil {
 		return err
