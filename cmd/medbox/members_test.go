@@ -2,24 +2,19 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/medbox-jp/medbox/internal/audit"
-	"github.com/medbox-jp/medbox/internal/sqldb"
 )
 
-// TestMemberLifecycle walks R-M1–R-M3 and R-M6: register with a proof, confirm by
-// mail, wait as pending with nothing allowed, be approved, sign in, and find
-// colleagues in the directory without ever seeing an e-mail address.
+// TestMemberLifecycle walks R-M1–R-M3 and R-M6 over HTTP: register with a proof,
+// confirm by mail, wait as pending with nothing allowed, be approved, sign in, and
+// find colleagues in the directory without ever seeing an e-mail address. The
+// rules themselves are internal/member's tests.
 func TestMemberLifecycle(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		admin := in.admin()
@@ -31,10 +26,7 @@ func TestMemberLifecycle(t *testing.T) {
 		status, body := c.registerAPI(newMember{Email: "tanaka@hospital.example.jp", Name: "田中 一郎", Kana: "たなか いちろう",
 			Proof: proof, ProofName: "menkyo.png"})
 		must(t, status, http.StatusAccepted, "register", string(body))
-		confirm := in.lastMailTo("tanaka@hospital.example.jp", "/confirm?token=")
-		if !strings.Contains(confirm.Subject, "メールアドレスの確認") {
-			t.Errorf("confirmation subject = %q", confirm.Subject)
-		}
+		in.lastMailTo("tanaka@hospital.example.jp", "/confirm?token=")
 		// Unconfirmed: may sign in, may do nothing.
 		me := c.login("tanaka@hospital.example.jp", "correct horse battery")
 		if me["status"] != "unconfirmed" {
@@ -85,18 +77,15 @@ func TestMemberLifecycle(t *testing.T) {
 		must(t, admin.json("POST", "/api/v1/admin/members/"+id+"/approve", nil, nil), http.StatusNoContent, "approve")
 		in.lastMailTo("tanaka@hospital.example.jp", "/login")
 
-		// Approved: the directory finds colleagues by name, kana (either script),
-		// workplace and department, and never shows an e-mail address.
-		for _, q := range []string{"佐藤", "さとう", "ｻﾄｳ", "北町", "内科"} {
-			var dir struct{ Members []map[string]any }
-			must(t, c.json("GET", "/api/v1/members?q="+urlEscape(q), nil, &dir), http.StatusOK, "directory "+q)
-			if len(dir.Members) != 1 || dir.Members[0]["id"] != colleagueID {
-				t.Errorf("directory q=%q = %v, want only the colleague", q, dir.Members)
-			}
-			raw, _ := json.Marshal(dir)
-			if strings.Contains(string(raw), "@") {
-				t.Errorf("directory answer shows an e-mail address: %s", raw)
-			}
+		// Approved: the directory finds the colleague and never shows an e-mail
+		// address (kana folding and who is listed: member.TestDirectorySearch).
+		var dir struct{ Members []map[string]any }
+		must(t, c.json("GET", "/api/v1/members?q="+urlEscape("さとう"), nil, &dir), http.StatusOK, "directory")
+		if len(dir.Members) != 1 || dir.Members[0]["id"] != colleagueID {
+			t.Errorf("directory = %v, want only the colleague", dir.Members)
+		}
+		if raw, _ := json.Marshal(dir); strings.Contains(string(raw), "@") {
+			t.Errorf("directory answer shows an e-mail address: %s", raw)
 		}
 		status, page := web.get("/members?q=" + urlEscape("佐藤"))
 		if status != http.StatusOK || !strings.Contains(page, "佐藤 花子") || strings.Contains(page, "sato@clinic") {
@@ -111,7 +100,12 @@ func (c *client) email() string {
 	return me["email"].(string)
 }
 
-func TestRejectMailsTheReason(t *testing.T) {
+// TestReviewThroughTheAPI: the administrators' review routes and what a member
+// sees of them — a rejection without a reason is 400, the reason shows on GET
+// /api/v1/me, a suspended member's token answers 401 and their sign-in
+// "suspended", and approving again reinstates them. Which decision is allowed
+// from which state, and the mails: member.TestReview and auth.TestSessions.
+func TestReviewThroughTheAPI(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		admin := in.admin()
 		c := in.client()
@@ -125,24 +119,33 @@ func TestRejectMailsTheReason(t *testing.T) {
 		}
 		must(t, admin.json("POST", "/api/v1/admin/members/"+id+"/reject", map[string]string{"reason": "免許証の画像が不鮮明です"}, nil),
 			http.StatusNoContent, "reject")
-		m := in.lastMailTo("reject@example.jp", "免許証の画像が不鮮明です")
-		if !strings.Contains(m.Subject, "審査結果") {
-			t.Errorf("rejection subject = %q", m.Subject)
-		}
 		var meNow map[string]any
 		c.json("GET", "/api/v1/me", nil, &meNow)
 		if meNow["status"] != "rejected" || meNow["reject_reason"] != "免許証の画像が不鮮明です" {
 			t.Errorf("after reject: %v", meNow)
 		}
+
+		s, sid := in.approvedMember(admin, newMember{Email: "suspend@example.jp"})
+		must(t, s.json("GET", "/api/v1/members", nil, nil), http.StatusOK, "before suspension")
+		must(t, admin.json("POST", "/api/v1/admin/members/"+sid+"/suspend", nil, nil), http.StatusNoContent, "suspend")
+		must(t, s.json("GET", "/api/v1/members", nil, nil), http.StatusUnauthorized, "after suspension")
+		var out map[string]map[string]any
+		in.client().json("POST", "/api/v1/login", map[string]string{"email": "suspend@example.jp", "password": "correct horse battery"}, &out)
+		if out["error"]["code"] != "suspended" {
+			t.Errorf("sign-in while suspended: %v", out)
+		}
+		must(t, admin.json("POST", "/api/v1/admin/members/"+sid+"/approve", nil, nil), http.StatusNoContent, "reinstate")
+		in.client().login("suspend@example.jp", "correct horse battery")
 	})
 }
 
-// TestFixedIdentity checks R-M4 at both walls: the API refuses a change to a fixed
-// field with 400, and the database refuses a direct UPDATE once approved.
+// TestFixedIdentity checks the API's wall of R-M4: a change to a fixed field is
+// refused with 400 fixed_identity, a change of workplace goes through. The
+// database's wall: member.TestFixedIdentityInTheDatabase.
 func TestFixedIdentity(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		admin := in.admin()
-		c, id := in.approvedMember(admin, newMember{Email: "fixed@example.jp"})
+		c, _ := in.approvedMember(admin, newMember{Email: "fixed@example.jp"})
 		for _, field := range []string{"name", "name_kana", "profession", "license_number"} {
 			var out map[string]map[string]any
 			status := c.json("PATCH", "/api/v1/me", map[string]string{field: "変更"}, &out)
@@ -155,32 +158,12 @@ func TestFixedIdentity(t *testing.T) {
 		if me["workplace"] != "西病院" || me["name"] != "山田 太郎" {
 			t.Errorf("after PATCH: %v", me)
 		}
-		for _, q := range []string{
-			`UPDATE members SET name = 'Someone Else' WHERE id = $1`,
-			`UPDATE members SET name_kana = 'べつじん' WHERE id = $1`,
-			`UPDATE members SET profession = 'nurse' WHERE id = $1`,
-			`UPDATE members SET license_number = '999' WHERE id = $1`,
-			`UPDATE members SET approved_at = NULL WHERE id = $1`,
-		} {
-			if _, err := in.db().ExecContext(t.Context(), q, id); err == nil || !sqldb.IsConstraint(err) {
-				t.Errorf("%s: error %v, want the fixed-identity trigger to refuse", q, err)
-			}
-		}
-		// Before approval the trigger does not stand in the way (the API still does).
-		c2 := in.client()
-		c2.registerAPI(newMember{Email: "notyet@example.jp"})
-		var pid string
-		in.db().QueryRowContext(t.Context(), `SELECT id FROM members WHERE email = 'notyet@example.jp'`).Scan(&pid)
-		if _, err := in.db().ExecContext(t.Context(), `UPDATE members SET name = '訂正 太郎' WHERE id = $1`, pid); err != nil {
-			t.Errorf("UPDATE of an unapproved member's name: %v", err)
-		}
 	})
 }
 
-// TestLockout: five wrong passwords lock the account; the sixth attempt with the
-// right password is refused with the very answer an unknown address gets; the lock
-// lifts after 15 minutes, doubles when it happens again, and an administrator can
-// lift it.
+// TestLockout: over HTTP a locked account answers with the very bytes an
+// unknown address gets, and the administrator's unlock route lifts the lock.
+// Durations, doubling and who may unlock: auth.TestLockout, auth.TestUnlock.
 func TestLockout(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		admin := in.admin()
@@ -201,58 +184,21 @@ func TestLockout(t *testing.T) {
 		if status != http.StatusUnauthorized || body != unknownBody {
 			t.Fatalf("6th attempt with the right password: %d %s, want the unknown-address answer %s", status, body, unknownBody)
 		}
-		in.clock.Advance(14 * time.Minute)
-		if status, _ := try("lock@example.jp", "correct horse battery"); status != http.StatusUnauthorized {
-			t.Fatalf("after 14 min: %d, want still locked", status)
-		}
-		in.clock.Advance(2 * time.Minute)
-		if status, body := try("lock@example.jp", "correct horse battery"); status != http.StatusOK {
-			t.Fatalf("after 16 min: %d %s, want unlocked", status, body)
-		}
-		// A second lock lasts twice as long.
-		for range 5 {
-			try("lock@example.jp", "wrong again")
-		}
-		in.clock.Advance(16 * time.Minute)
-		if status, _ := try("lock@example.jp", "correct horse battery"); status != http.StatusUnauthorized {
-			t.Fatalf("second lock after 16 min: %d, want still locked (30 min)", status)
-		}
-		admin.relogin() // the clock has moved past the administrator's idle timeout
 		must(t, admin.json("POST", "/api/v1/admin/members/"+id+"/unlock", nil, nil), http.StatusNoContent, "admin unlock")
 		if status, _ := try("lock@example.jp", "correct horse battery"); status != http.StatusOK {
 			t.Fatalf("after admin unlock: %d", status)
 		}
-		events, err := in.app.Audit.List(t.Context(), audit.Filter{About: id, Action: "auth.lock"})
-		if err != nil || len(events) != 2 {
-			t.Errorf("auth.lock events = %d, %v; want 2", len(events), err)
-		}
 	})
 }
 
-func TestSessionTimeouts(t *testing.T) {
-	eachDB(t, func(t *testing.T, in *instance) {
-		admin := in.admin()
-		c, _ := in.approvedMember(admin, newMember{Email: "idle@example.jp"})
-		in.clock.Advance(29 * time.Minute)
-		must(t, c.json("GET", "/api/v1/me", nil, nil), http.StatusOK, "after 29 idle minutes")
-		in.clock.Advance(31 * time.Minute)
-		must(t, c.json("GET", "/api/v1/me", nil, nil), http.StatusUnauthorized, "after 31 idle minutes")
-
-		c.login("idle@example.jp", "correct horse battery")
-		signedIn := in.clock.Now()
-		for in.clock.Now().Add(25 * time.Minute).Before(signedIn.Add(12 * time.Hour)) { // busy all day
-			in.clock.Advance(25 * time.Minute)
-			must(t, c.json("GET", "/api/v1/me", nil, nil), http.StatusOK, "busy member at "+in.clock.Now().Format("15:04"))
-		}
-		in.clock.Advance(25 * time.Minute)
-		must(t, c.json("GET", "/api/v1/me", nil, nil), http.StatusUnauthorized, "12 hours after sign-in, however busy")
-	})
-}
-
+// TestPasswordResetByMail: the reset pages answer a known and an unknown
+// address alike, show the policy's message for a weak password, and answer 410
+// for a used link. Lifetime, sessions ended and the rate limit:
+// auth.TestResetPassword, member.TestRequestReset.
 func TestPasswordResetByMail(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		admin := in.admin()
-		old, _ := in.approvedMember(admin, newMember{Email: "reset@example.jp"})
+		in.approvedMember(admin, newMember{Email: "reset@example.jp"})
 		web := in.client()
 		status, page, _ := web.form("/reset", "email", "reset@example.jp")
 		unknownStatus, unknownPage, _ := in.client().form("/reset", "email", "nobody@example.jp")
@@ -271,30 +217,22 @@ func TestPasswordResetByMail(t *testing.T) {
 		}
 		status, _, _ = web.form("/reset/new", "token", token, "password", "a brand new secret", "password2", "a brand new secret")
 		must(t, status, http.StatusSeeOther, "reset")
-		must(t, old.json("GET", "/api/v1/me", nil, nil), http.StatusUnauthorized, "old session after reset")
 		status, _, _ = web.form("/reset/new", "token", token, "password", "another new secret", "password2", "another new secret")
 		if status != http.StatusGone {
 			t.Errorf("reusing the reset link: %d, want 410", status)
 		}
 		in.client().login("reset@example.jp", "a brand new secret")
-		// A link expires after an hour.
-		in.client().form("/reset", "email", "reset@example.jp")
-		link = in.lastMailTo("reset@example.jp", "/reset?token=").link(t, "/reset?token=")
-		u, _ = url.Parse(link)
-		in.clock.Advance(61 * time.Minute)
-		status, _, _ = web.form("/reset/new", "token", u.Query().Get("token"), "password", "late new secret!", "password2", "late new secret!")
-		if status != http.StatusGone {
-			t.Errorf("expired reset link: %d, want 410", status)
-		}
 	})
 }
 
-// TestSignOutEverywhere is the lost-device path (R-X4): every session and API token
-// ends at once and the old password no longer opens the account.
+// TestSignOutEverywhere is the lost-device path (R-X4) over HTTP: the settings
+// form ends the web session and the API token, the API then answers 403
+// new_password_required, and an administrator's route does the same for a
+// member who phones in. What ends and what is demanded: auth.TestSignOutEverywhere.
 func TestSignOutEverywhere(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		admin := in.admin()
-		phone, id := in.approvedMember(admin, newMember{Email: "lost@example.jp"})
+		phone, _ := in.approvedMember(admin, newMember{Email: "lost@example.jp"})
 		pc := in.client()
 		pc.form("/login", "email", "lost@example.jp", "password", "correct horse battery")
 		if status, _ := pc.get("/settings"); status != http.StatusOK {
@@ -313,45 +251,25 @@ func TestSignOutEverywhere(t *testing.T) {
 		if status != http.StatusForbidden || out["error"]["code"] != "new_password_required" {
 			t.Errorf("old password after sign-out everywhere: %d %v", status, out)
 		}
-		in.lastMailTo("lost@example.jp", "/reset?token=")
-		// An administrator can do the same for a member who phones in.
-		_, other := in.approvedMember(admin, newMember{Email: "phoned@example.jp"})
-		must(t, admin.json("POST", "/api/v1/admin/members/"+other+"/reset", nil, nil), http.StatusNoContent, "admin reset")
-		events, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.signout_everywhere"})
-		if len(events) != 2 || events[0].Target != id {
-			t.Errorf("signout_everywhere events = %+v", events)
-		}
+		other, _ := in.approvedMember(admin, newMember{Email: "phoned@example.jp"})
+		var me map[string]any
+		other.json("GET", "/api/v1/me", nil, &me)
+		must(t, admin.json("POST", "/api/v1/admin/members/"+me["id"].(string)+"/reset", nil, nil), http.StatusNoContent, "admin reset")
+		must(t, other.json("GET", "/api/v1/me", nil, nil), http.StatusUnauthorized, "API token after the administrator's reset")
 	})
 }
 
-func TestSuspensionTakesEffectAtOnce(t *testing.T) {
-	eachDB(t, func(t *testing.T, in *instance) {
-		admin := in.admin()
-		c, id := in.approvedMember(admin, newMember{Email: "suspend@example.jp"})
-		must(t, c.json("GET", "/api/v1/members", nil, nil), http.StatusOK, "before suspension")
-		must(t, admin.json("POST", "/api/v1/admin/members/"+id+"/suspend", nil, nil), http.StatusNoContent, "suspend")
-		must(t, c.json("GET", "/api/v1/members", nil, nil), http.StatusUnauthorized, "after suspension")
-		var out map[string]map[string]any
-		in.client().json("POST", "/api/v1/login", map[string]string{"email": "suspend@example.jp", "password": "correct horse battery"}, &out)
-		if out["error"]["code"] != "suspended" {
-			t.Errorf("sign-in while suspended: %v", out)
-		}
-		must(t, admin.json("POST", "/api/v1/admin/members/"+id+"/approve", nil, nil), http.StatusNoContent, "reinstate")
-		in.client().login("suspend@example.jp", "correct horse battery")
-	})
-}
-
+// TestInvitation: the invitation route, the registration page it links to —
+// prefilled with the address, the inviter and their note — and the API
+// registration through it. What the mails say and when the inviter is told:
+// member.TestInvitation.
 func TestInvitation(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		admin := in.admin()
 		inviter, _ := in.approvedMember(admin, newMember{Email: "inviter@example.jp", Name: "招待 する"})
 		must(t, inviter.json("POST", "/api/v1/invitations", map[string]string{"email": "new@example.jp", "message": "MRI を見てほしい"}, nil),
 			http.StatusAccepted, "invite")
-		m := in.lastMailTo("new@example.jp", "/register?invite=")
-		if strings.Contains(m.Text, "MRI") {
-			t.Error("the inviter's note reached the mail; it belongs on the page only")
-		}
-		link := m.link(t, "/register?invite=")
+		link := in.lastMailTo("new@example.jp", "/register?invite=").link(t, "/register?invite=")
 		u, _ := url.Parse(link)
 		status, page := in.client().get(u.RequestURI())
 		if status != http.StatusOK || !strings.Contains(page, `value="new@example.jp"`) || !strings.Contains(page, "招待 する") || !strings.Contains(page, "MRI を見てほしい") {
@@ -360,16 +278,19 @@ func TestInvitation(t *testing.T) {
 		c := in.client()
 		status, body := c.registerAPI(newMember{Email: "new@example.jp", Name: "新人 医師", Invite: u.Query().Get("invite")})
 		must(t, status, http.StatusAccepted, "register by invitation", string(body))
-		in.confirmFromMail("new@example.jp")
-		me := c.login("new@example.jp", "correct horse battery")
-		must(t, admin.json("POST", "/api/v1/admin/members/"+me["id"].(string)+"/approve", nil, nil), http.StatusNoContent, "approve invitee")
-		joined := in.lastMailTo("inviter@example.jp", "新人 医師")
-		if !strings.Contains(joined.Subject, "招待した方") {
-			t.Errorf("inviter notice subject = %q", joined.Subject)
+		var n int
+		in.db().QueryRowContext(t.Context(), `SELECT count(*) FROM members WHERE email = 'new@example.jp' AND invited_by IS NOT NULL`).Scan(&n)
+		if n != 1 {
+			t.Errorf("the registration through the invitation does not record the inviter")
 		}
 	})
 }
 
+// TestRegistrationRefusesBadInput: POST /api/v1/register answers 400 with the
+// fields at fault, refuses a proof by its content and one over 10 MiB before
+// storing anything, and answers a second registration of an address as it did
+// the first. Every rule of the fields and what is mailed: member's
+// TestRegisterRefusesBadInput and TestRegisterKnownAddress.
 func TestRegistrationRefusesBadInput(t *testing.T) {
 	eachDB(t, func(t *testing.T, in *instance) {
 		c := in.client()
@@ -398,15 +319,9 @@ func TestRegistrationRefusesBadInput(t *testing.T) {
 		if files := blobFiles(t, in); len(files) != 0 {
 			t.Errorf("refused registrations left blobs: %v", files)
 		}
-		// A second registration for a known address answers the same and mails the owner.
 		must(t, mustStatus(c.registerAPI(newMember{Email: "twice@example.jp"})), http.StatusAccepted, "first")
 		in.confirmFromMail("twice@example.jp")
 		must(t, mustStatus(c.registerAPI(newMember{Email: "twice@example.jp", Name: "別人"})), http.StatusAccepted, "second")
-		in.lastMailTo("twice@example.jp", "すでに登録されています")
-		in.db().QueryRowContext(t.Context(), `SELECT count(*) FROM members`).Scan(&n)
-		if n != 1 {
-			t.Errorf("members = %d, want 1", n)
-		}
 	})
 }
 
@@ -424,43 +339,19 @@ func blobFiles(t testing.TB, in *instance) []string {
 	return out
 }
 
-// TestWithdrawalErasesPersonalData (R-M7): after withdrawal the raw SQLite files
-// hold no trace of the member's personal data and the proof is gone.
-func TestWithdrawalErasesPersonalData(t *testing.T) {
+// TestWithdrawal: DELETE /api/v1/me with a wrong password answers 400 and
+// withdraws no one; with the right one 204, and the token is dead. What
+// withdrawal erases, down to the raw SQLite file: member.TestWithdraw and
+// member.TestWithdrawLeavesNoTrace.
+func TestWithdrawal(t *testing.T) {
 	in := startInstance(t, instanceOptions{})
 	admin := in.admin()
-	const canary = "カナリア検出用ZQXJ"
-	c, id := in.approvedMember(admin, newMember{Email: "canary-zqxj@example.jp", Name: canary + " 太郎", Kana: "かなりあ",
-		Workplace: canary + "病院", Department: canary + "科", License: "778899001"})
+	c, _ := in.approvedMember(admin, newMember{Email: "leaving@example.jp"})
 	var out map[string]map[string]any
 	if status := c.json("DELETE", "/api/v1/me", map[string]string{"password": "wrong"}, &out); status != http.StatusBadRequest {
 		t.Fatalf("withdraw with a wrong password: %d", status)
 	}
+	must(t, c.json("GET", "/api/v1/me", nil, nil), http.StatusOK, "after a refused withdrawal")
 	must(t, c.json("DELETE", "/api/v1/me", map[string]string{"password": "correct horse battery"}, nil), http.StatusNoContent, "withdraw")
 	must(t, c.json("GET", "/api/v1/me", nil, nil), http.StatusUnauthorized, "after withdrawal")
-	in.deliver()
-	if err := in.db().Compact(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"medbox.db", "medbox.db-wal", "medbox.db-shm"} {
-		b, err := os.ReadFile(filepath.Join(in.data, f))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, needle := range []string{canary, "canary-zqxj", "778899001"} {
-			if bytes.Contains(b, []byte(needle)) {
-				t.Errorf("%s still contains %q after withdrawal", f, needle)
-			}
-		}
-	}
-	if files := blobFiles(t, in); len(files) != 0 {
-		t.Errorf("blobs left after withdrawal: %v", files)
-	}
-	events, _ := in.app.Audit.List(t.Context(), audit.Filter{About: id})
-	if len(events) == 0 {
-		t.Error("audit entries of the member are gone; they must stay under the pseudonymous id")
-	}
 }

@@ -2,19 +2,16 @@ package main
 
 import (
 	"bytes"
-	"encoding/base32"
 	"encoding/base64"
 	"html"
 	"image/png"
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
@@ -145,15 +142,16 @@ func enrolTOTPWeb(t *testing.T, c *client) *totpUser {
 	return u
 }
 
-// TestTOTPSignIn: an authenticator app enrolled in settings makes the next
-// sign-in ask for its code; a code works once, only near its time step; a
-// recovery code works once; a partial session reaches nothing else, on the web
-// or through the API; the secret is sealed at rest, and the audit log records
-// every step without a secret.
+// TestTOTPSignIn: an authenticator app enrolled in the settings pages makes the
+// next web sign-in stop at /login/2fa; the partial session reaches nothing else,
+// on the web or through the API; a code completes it and goes on to next; the
+// API asks for the code with the password. The window, replays, recovery codes,
+// sealing and audit: auth.TestTOTPEnrolment, auth.TestSecondStep and
+// auth.TestAPISignInWithCode.
 func TestTOTPSignIn(t *testing.T) {
 	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
-		_, id := in.approvedMember(admin.client, newMember{Email: "totp@example.jp"})
+		in.approvedMember(admin.client, newMember{Email: "totp@example.jp"})
 		const email, pw = "totp@example.jp", "correct horse battery"
 
 		web := in.client()
@@ -161,26 +159,6 @@ func TestTOTPSignIn(t *testing.T) {
 			t.Fatalf("sign-in without a factor: %d → %q", status, loc)
 		}
 		u := enrolTOTPWeb(t, web)
-		mail := in.lastMailTo(email, "/settings/2fa")
-		if !strings.Contains(mail.Subject, "認証アプリが設定されました") {
-			t.Errorf("enrolment mail subject = %q", mail.Subject)
-		}
-
-		// At rest the secret is sealed under a data key of its own.
-		raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(u.secret)
-		var keyID string
-		var sealed []byte
-		if err := in.db().QueryRowContext(t.Context(), `SELECT key_id, secret FROM mfa_totp WHERE member_id = $1 AND state = 'active'`, id).Scan(&keyID, &sealed); err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(sealed, raw[:8]) || bytes.Contains(sealed, []byte(u.secret[:8])) {
-			t.Error("the stored TOTP secret contains the plaintext")
-		}
-		var keys int
-		in.db().QueryRowContext(t.Context(), `SELECT count(*) FROM seal_keys WHERE id = $1`, keyID).Scan(&keys)
-		if keys != 1 {
-			t.Errorf("the TOTP data key is not in seal_keys (%d rows)", keys)
-		}
 
 		// The next sign-in stops halfway. (Two steps on, so that the step before
 		// the current one is not the one used at enrolment.)
@@ -209,45 +187,14 @@ func TestTOTPSignIn(t *testing.T) {
 		if status, page := c.get("/login/2fa"); status != http.StatusOK || !strings.Contains(page, `name="code"`) {
 			t.Fatalf("second-factor page: %d", status)
 		}
-
-		// A code from two steps ago, or from two steps ahead, is refused.
-		for _, off := range []time.Duration{-65 * time.Second, 65 * time.Second} {
-			if status, _, _ := c.form("/login/2fa", "code", u.code(off), "next", "/boxes"); status != http.StatusUnauthorized {
-				t.Errorf("code from %v away: %d, want 401", off, status)
-			}
+		if status, _, _ := c.form("/login/2fa", "code", u.code(5*time.Minute), "next", "/boxes"); status != http.StatusUnauthorized {
+			t.Errorf("wrong code: %d, want 401", status)
 		}
-		// One step of skew is allowed.
 		status, _, h := c.form("/login/2fa", "code", u.code(-30*time.Second), "next", "/boxes")
 		if status != http.StatusSeeOther || h.Get("Location") != "/boxes" {
 			t.Fatalf("code from the previous step: %d → %q", status, h.Get("Location"))
 		}
 		must(t, c.json("GET", "/api/v1/me", nil, nil), http.StatusOK, "after the second factor")
-		// The current code is still unused; once used, it is refused.
-		c2 := in.client()
-		c2.loginWeb(email, pw)
-		code := u.code(0)
-		status, _, _ = c2.form("/login/2fa", "code", code)
-		must(t, status, http.StatusSeeOther, "current code")
-		c3 := in.client()
-		c3.loginWeb(email, pw)
-		if status, _, _ := c3.form("/login/2fa", "code", code); status != http.StatusUnauthorized {
-			t.Errorf("reused code: %d, want 401", status)
-		}
-		// Nor does an older step work once a later one has been used.
-		if status, _, _ := c3.form("/login/2fa", "code", u.code(-30*time.Second)); status != http.StatusUnauthorized {
-			t.Errorf("code of an earlier step after a later one: %d, want 401", status)
-		}
-
-		// A recovery code works once.
-		rc := strings.ToUpper(u.recovery[3]) // typed in capitals, with hyphens
-		if status, _, _ := c3.form("/login/2fa", "code", rc); status != http.StatusSeeOther {
-			t.Fatalf("recovery code: %d", status)
-		}
-		c4 := in.client()
-		c4.loginWeb(email, pw)
-		if status, _, _ := c4.form("/login/2fa", "code", rc); status != http.StatusUnauthorized {
-			t.Errorf("recovery code used twice: %d, want 401", status)
-		}
 
 		// The API asks for the code with the password and never gives a token
 		// without it.
@@ -266,40 +213,8 @@ func TestTOTPSignIn(t *testing.T) {
 			t.Errorf("API sign-in with a wrong otp: %d %v", status, out)
 		}
 		in.nextStep()
-		code = u.code(0)
-		if status, out := api(code); status != http.StatusOK || out["token"] == nil {
+		if status, out := api(u.code(0)); status != http.StatusOK || out["token"] == nil {
 			t.Fatalf("API sign-in with otp: %d %v", status, out)
-		}
-		if status, _ := api(code); status != http.StatusUnauthorized {
-			t.Errorf("API sign-in with a reused otp: %d, want 401", status)
-		}
-		if status, _ := api(u.recovery[5]); status != http.StatusOK {
-			t.Errorf("API sign-in with a recovery code: %d", status)
-		}
-
-		// The audit log has every step, and no secret.
-		for action, want := range map[string]int{"auth.factor.add": 1} {
-			if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: action, Actor: id}); len(evs) != want {
-				t.Errorf("%d %s events, want %d", len(evs), action, want)
-			}
-		}
-		uses, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.second_factor", Actor: id})
-		var ok, failed int
-		for _, e := range uses {
-			switch e.Result {
-			case audit.OK:
-				ok++
-			case audit.Failed:
-				failed++
-			}
-			for _, v := range e.Detail {
-				if strings.Contains(v, code) || strings.Contains(strings.ToLower(v), u.recovery[3][:4]) {
-					t.Errorf("audit detail holds a code: %v", e.Detail)
-				}
-			}
-		}
-		if ok < 5 || failed < 5 {
-			t.Errorf("second-factor audit: %d ok, %d failed; want at least 5 of each", ok, failed)
 		}
 	})
 }
@@ -428,8 +343,9 @@ func (u *totpUser) signInWeb(t *testing.T, c *client, email, password string, re
 	must(t, status, http.StatusSeeOther, "second factor")
 }
 
-// TestRememberedDevice: a device remembered at the second step skips it for the
-// next sign-in, until the member signs out everywhere (lost device).
+// TestRememberedDevice: "remember this device" at the second step sets the
+// cookie that skips it at the next sign-in on that browser, not on another.
+// The 30 days, the member it is for and what forgets it: auth.TestRememberedDevice.
 func TestRememberedDevice(t *testing.T) {
 	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
@@ -447,97 +363,46 @@ func TestRememberedDevice(t *testing.T) {
 		if _, loc := in.client().loginWeb(email, pw); !strings.HasPrefix(loc, "/login/2fa") {
 			t.Errorf("sign-in on another device: → %q, want /login/2fa", loc)
 		}
-		// The remembered device of one member does not help another.
-		admin2 := in.client()
-		admin2.http.Jar.SetCookies(mustURL(in.url), laptop.http.Jar.Cookies(mustURL(in.url)))
-		if _, loc := admin2.loginWeb(admin.user, admin.pass); !strings.HasPrefix(loc, "/login/2fa") {
-			t.Errorf("another member on the remembered device: → %q, want /login/2fa", loc)
-		}
-
-		// Lost device: sign out everywhere forgets every remembered device.
-		status, _, _ = laptop.form("/settings/signout-everywhere", "confirmed", "yes")
-		must(t, status, http.StatusSeeOther, "sign out everywhere")
-		link := in.lastMailTo(email, "/reset?token=").link(t, "/reset?token=")
-		lu, _ := url.Parse(link)
-		status, _, _ = in.client().form("/reset/new", "token", lu.Query().Get("token"), "password", "a new password 2026", "password2", "a new password 2026")
-		must(t, status, http.StatusSeeOther, "new password")
-		if _, loc := laptop.loginWeb(email, "a new password 2026"); !strings.HasPrefix(loc, "/login/2fa") {
-			t.Errorf("sign-in after sign-out everywhere on the once remembered device: → %q, want /login/2fa", loc)
-		}
-		// Remembering expires after 30 days.
-		u.in.nextStep()
-		status, _, _ = laptop.form("/login/2fa", "code", u.code(0), "remember", "on")
-		must(t, status, http.StatusSeeOther, "second factor")
-		laptop.form("/logout")
-		in.clock.Advance(31 * 24 * time.Hour)
-		if _, loc := laptop.loginWeb(email, "a new password 2026"); !strings.HasPrefix(loc, "/login/2fa") {
-			t.Errorf("sign-in 31 days later: → %q, want /login/2fa", loc)
-		}
 	})
 }
 
-// TestAdministratorResetsFactors: for a member who lost their phone, an
-// administrator's sign-out everywhere with reset_factors removes the factors, so
-// the member signs in with a new password and enrols again.
+// TestAdministratorResetsFactors: an administrator's sign-out everywhere
+// removes the member's factors when asked — reset_factors in the API's body, the
+// checkbox on the member's page. What the reset does: auth.TestResetFactors.
 func TestAdministratorResetsFactors(t *testing.T) {
 	eachStrictDB(t, map[string]string{"MEDBOX_REQUIRE_2FA": "true"}, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
-		const email = "lostphone@example.jp"
-		api, id := in.approvedMember(admin.client, newMember{Email: email})
-		enrolTOTPAPI(t, api)
-		var keyID string
-		in.db().QueryRowContext(t.Context(), `SELECT key_id FROM mfa_totp WHERE member_id = $1`, id).Scan(&keyID)
-
-		must(t, admin.json("POST", "/api/v1/admin/members/"+id+"/reset", map[string]bool{"reset_factors": true}, nil),
+		factors := func(id string) int {
+			var n int
+			in.db().QueryRowContext(t.Context(), `SELECT count(*) FROM mfa_totp WHERE member_id = $1`, id).Scan(&n)
+			return n
+		}
+		byAPI, apiID := in.approvedMember(admin.client, newMember{Email: "lostphone@example.jp"})
+		enrolTOTPAPI(t, byAPI)
+		must(t, admin.json("POST", "/api/v1/admin/members/"+apiID+"/reset", map[string]bool{"reset_factors": true}, nil),
 			http.StatusNoContent, "reset with factors")
-		var rows, keys int
-		in.db().QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM mfa_totp WHERE member_id = $1)
-			+ (SELECT count(*) FROM mfa_recovery WHERE member_id = $1)`, id).Scan(&rows)
-		in.db().QueryRowContext(t.Context(), `SELECT count(*) FROM seal_keys WHERE id = $1`, keyID).Scan(&keys)
-		if rows != 0 || keys != 0 {
-			t.Errorf("after reset: %d factor rows and %d data keys remain", rows, keys)
+		if n := factors(apiID); n != 0 {
+			t.Errorf("after the API reset %d TOTP rows remain", n)
 		}
-		// The enrolment mail links to /settings/2fa too, and both can be written in
-		// the same clock tick: find the reset mail by its subject, not by order.
-		var subjects []string
-		for _, m := range in.outbox() {
-			if strings.Contains(m.To, email) && strings.Contains(m.Text, "/settings/2fa") {
-				subjects = append(subjects, m.Subject)
-			}
-		}
-		if !slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(s, "二段階認証の設定が削除されました") }) {
-			t.Errorf("no factor-reset mail to %s; subjects: %q", email, subjects)
-		}
-		link := in.lastMailTo(email, "/reset?token=").link(t, "/reset?token=")
-		lu, _ := url.Parse(link)
-		status, _, _ := in.client().form("/reset/new", "token", lu.Query().Get("token"), "password", "after the loss 2026", "password2", "after the loss 2026")
-		must(t, status, http.StatusSeeOther, "new password")
-		web := in.client()
-		if _, loc := web.loginWeb(email, "after the loss 2026"); loc != "/settings/2fa" {
-			t.Errorf("sign-in after the reset: → %q, want /settings/2fa (enrol again)", loc)
-		}
-		enrolTOTPWeb(t, web)
 
-		// The same from the administrator's page, with the checkbox.
+		byWeb, webID := in.approvedMember(admin.client, newMember{Email: "lostphone2@example.jp"})
+		enrolTOTPAPI(t, byWeb)
 		aweb := in.client()
 		admin.signInWeb(t, aweb, admin.user, admin.pass, false)
-		status, _, h := aweb.form("/admin/members/"+id+"/signout-everywhere", "reset_factors", "on", "confirmed", "yes")
+		status, _, h := aweb.form("/admin/members/"+webID+"/signout-everywhere", "reset_factors", "on", "confirmed", "yes")
 		if status != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "done=signed_out_everywhere") {
 			t.Fatalf("web reset: %d %q", status, h.Get("Location"))
 		}
-		in.db().QueryRowContext(t.Context(), `SELECT count(*) FROM mfa_totp WHERE member_id = $1`, id).Scan(&rows)
-		if rows != 0 {
-			t.Errorf("after the web reset %d TOTP rows remain", rows)
-		}
-		if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.factor.reset"}); len(evs) != 2 {
-			t.Errorf("%d auth.factor.reset events, want 2", len(evs))
+		if n := factors(webID); n != 0 {
+			t.Errorf("after the web reset %d TOTP rows remain", n)
 		}
 	})
 }
 
 // TestReauthentication (R-X8): ten minutes after signing in, changing the password
 // or approving a member asks for the password (and second factor) again; the API
-// answers 403 reauth_required until the client signs in afresh.
+// answers 403 reauth_required until the client signs in afresh. The window and
+// what counts: auth.TestRecent and auth.TestReauthenticate.
 func TestReauthentication(t *testing.T) {
 	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
@@ -616,21 +481,18 @@ func TestReauthentication(t *testing.T) {
 			http.StatusOK, "administrator signs in again")
 		admin.tok = out["token"].(string)
 		must(t, admin.json("POST", "/api/v1/admin/members/"+waiting2+"/approve", nil, nil), http.StatusNoContent, "approve with a fresh token")
-		if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.reauth"}); len(evs) < 4 {
-			t.Errorf("%d auth.reauth events, want at least 4", len(evs))
-		}
 	})
 }
 
-// TestSecondFactorFailuresLock: wrong second factors count towards the account
-// lock like wrong passwords: after five, the partial session ends and even the
-// right password is refused until the lock lifts.
+// TestSecondFactorFailuresLock: on the web, the fifth wrong code shows the lock
+// message and ends the partial session. What counts towards the lock, and the
+// API: auth.TestSecondFactorFailuresLock.
 func TestSecondFactorFailuresLock(t *testing.T) {
 	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
 		const email, pw = "guess@example.jp", "correct horse battery"
-		api, id := in.approvedMember(admin.client, newMember{Email: email})
-		u := enrolTOTPAPI(t, api)
+		api, _ := in.approvedMember(admin.client, newMember{Email: email})
+		enrolTOTPAPI(t, api)
 
 		c := in.client()
 		c.loginWeb(email, pw)
@@ -639,39 +501,12 @@ func TestSecondFactorFailuresLock(t *testing.T) {
 				t.Fatalf("wrong code %d: %d", i+1, status)
 			}
 		}
-		// A correct password in between does not wipe out the wrong codes.
-		c2 := in.client()
-		c2.loginWeb(email, pw)
-		status, page, _ := c2.form("/login/2fa", "code", "999999")
+		status, page, _ := c.form("/login/2fa", "code", "999999")
 		if status != http.StatusUnauthorized || !strings.Contains(page, "ロック") {
 			t.Fatalf("fifth wrong code: %d, want the lock message", status)
 		}
-		if status, loc := c2.location("/login/2fa"); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") || strings.HasPrefix(loc, "/login/2fa") {
+		if status, loc := c.location("/login/2fa"); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") || strings.HasPrefix(loc, "/login/2fa") {
 			t.Errorf("partial session after the lock: %d → %q, want it ended", status, loc)
-		}
-		in.nextStep()
-		if status, _, _ := c.form("/login/2fa", "code", u.code(0)); status == http.StatusSeeOther {
-			t.Error("the right code opened a locked account")
-		}
-		if status, _ := c.loginWeb(email, pw); status != http.StatusUnauthorized {
-			t.Errorf("right password on a locked account: %d, want 401", status)
-		}
-		if evs, _ := in.app.Audit.List(t.Context(), audit.Filter{Action: "auth.lock"}); len(evs) != 1 || evs[0].Target != id {
-			t.Errorf("lock events = %+v", evs)
-		}
-		// Through the API, wrong codes count the same way, after the lock lifts.
-		in.clock.Advance(16 * time.Minute)
-		for i := range 5 {
-			var out map[string]any
-			status := in.client().json("POST", "/api/v1/login", map[string]string{"email": email, "password": pw, "otp": "11111" + string(rune('0'+i))}, &out)
-			if status != http.StatusUnauthorized {
-				t.Fatalf("API wrong otp %d: %d", i+1, status)
-			}
-		}
-		in.nextStep()
-		var out map[string]any
-		if status := in.client().json("POST", "/api/v1/login", map[string]string{"email": email, "password": pw, "otp": u.code(0)}, &out); status != http.StatusUnauthorized {
-			t.Errorf("right otp after five wrong ones: %d, want 401 (locked)", status)
 		}
 	})
 }

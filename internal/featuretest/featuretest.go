@@ -38,6 +38,10 @@ type World struct {
 // Options adjust a World. The zero value is a default instance.
 type Options struct {
 	Env map[string]string // MEDBOX_* settings on top of the defaults (limits, chunk size …)
+	// AdminsNeedSecondFactor makes administrators enrol a second factor before
+	// anything else, as in production; by default they need not, so that the
+	// tests of other features can act as one with a password alone.
+	AdminsNeedSecondFactor bool
 }
 
 // Each runs fn on a World over SQLite and on one over PostgreSQL, as subtests
@@ -62,7 +66,7 @@ func New(t testing.TB, database string, o Options) *World {
 	clk := clocktest.New()
 	hp := member.TestHashParams
 	in, err := server.New(context.Background(), cfg, server.NewLogger(io.Discard, "error"),
-		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: true})
+		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: !o.AdminsNeedSecondFactor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +163,9 @@ func (w *World) Member(m NewMember) *member.Member {
 }
 
 // Mail returns every message queued for addr so far, oldest first, whether sent
-// yet or not.
+// yet or not (RunJobs sends them, and a sent message keeps no payload to read).
+// Messages queued in one tick of the moved clock have no order among them:
+// advance the clock between two links to one address that must be told apart.
 func (w *World) Mail(addr string) []mail.Message {
 	w.T.Helper()
 	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 ORDER BY created_at, id`, mail.JobKind)

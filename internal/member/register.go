@@ -122,12 +122,14 @@ func validProfession(p Profession) bool {
 }
 
 // isKana accepts hiragana, katakana (full and half width), the long-vowel mark,
-// the middle dot and spaces.
+// the middle dot and spaces. The sound marks are listed: Unicode puts the
+// standalone ones (゛゜) and the half-width ones (ﾞﾟ, as in ﾔﾏﾀﾞ) in no kana
+// script.
 func isKana(s string) bool {
 	for _, r := range s {
 		switch {
 		case unicode.Is(unicode.Hiragana, r), unicode.Is(unicode.Katakana, r):
-		case r == 'ー' || r == '・' || r == ' ' || r == '　' || r == 'ｰ' || r == '゛' || r == '゜':
+		case r == 'ー' || r == '・' || r == ' ' || r == '　' || r == 'ｰ' || r == '･' || r == '゛' || r == '゜' || r == 'ﾞ' || r == 'ﾟ':
 		default:
 			return false
 		}

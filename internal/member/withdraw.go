@@ -13,7 +13,8 @@ import (
 
 // Withdraw deletes a member at their request (R-M7), after checking their password:
 // every feature's data of theirs (through OnWithdraw), the proof and its key, their
-// sessions and links, and the member row. Audit entries keep only the pseudonymous id.
+// sessions and links, unused invitations to their address, and the member row.
+// Audit entries keep only the pseudonymous id.
 func (s *Service) Withdraw(ctx context.Context, id ID, password, addr string) error {
 	if err := s.CheckPassword(ctx, id, password); err != nil {
 		return err
@@ -39,6 +40,13 @@ func (s *Service) erase(ctx context.Context, id ID, actor, addr, action string) 
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("withdraw %s: delete member: %w", id, err)
+		}
+		if action == "member.withdraw" {
+			// Invitations to the address that were never used hold it too; the one
+			// used went with the member row.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM invitations WHERE email = $1 AND member_id IS NULL`, email); err != nil {
+				return fmt.Errorf("withdraw %s: delete invitations to the address: %w", id, err)
+			}
 		}
 		if pk != nil {
 			keyID = *pk
