@@ -30,11 +30,18 @@ func (in *instance) afterWindow() {
 	in.deliver()
 }
 
-// TestNotificationsFollowEvents (R-N1): a box sent to you, a file added, a comment
-// and being added later each mail the right people, and not the one who acted.
+// TestNotificationsFollowEvents (R-N1): a box sent to you (once it holds a
+// file), a file added, a comment and being added later each mail the right
+// people, and not the one who acted; news of a box already mailed waits until
+// the member opens it.
 func TestNotificationsFollowEvents(t *testing.T) {
 	eachDBWith(t, smallChunks, func(t *testing.T, in *instance) {
 		x := newExchange(t, in)
+		in.afterWindow()
+		if got := in.mailsTo("rcpt@b.example.jp"); len(got) != 0 {
+			t.Fatalf("a box without files mailed its recipient: %v", subjects(got))
+		}
+		x.sender.upload(x.box, "first.jpg", jpeg(10, 1000))
 		in.afterWindow()
 		shared := in.mailsTo("rcpt@b.example.jp")
 		if len(shared) != 1 || !strings.Contains(shared[0].Subject, "新しいやりとりが届きました") {
@@ -44,6 +51,8 @@ func TestNotificationsFollowEvents(t *testing.T) {
 			t.Errorf("the mail has no link to the box:\n%s", shared[0].Text)
 		}
 		senderBefore := len(in.mailsTo("sender@a.example.jp"))
+		x.rcpt.relogin()
+		must(t, x.rcpt.json("GET", "/api/v1/boxes/"+x.box, nil, nil), http.StatusOK, "the recipient opens the box")
 		x.sender.relogin()
 		x.sender.upload(x.box, "ct.jpg", jpeg(11, 1000))
 		in.afterWindow()
@@ -101,7 +110,7 @@ func TestBurstBecomesOneMail(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d mails for one burst: %v", len(got), subjects(got))
 	}
-	if !strings.Contains(got[0].Subject, "新着が") || !strings.Contains(got[0].Text, "/boxes/"+x.box) || !strings.Contains(got[0].Text, "/boxes/"+b2) {
+	if !strings.Contains(got[0].Subject, "2件のやりとりに新着") || !strings.Contains(got[0].Text, "/boxes/"+x.box) || !strings.Contains(got[0].Text, "/boxes/"+b2) {
 		t.Errorf("digest: %q\n%s", got[0].Subject, got[0].Text)
 	}
 }
@@ -112,6 +121,7 @@ func TestReminderAndExpiringWarning(t *testing.T) {
 	eachDBWith(t, smallChunks, func(t *testing.T, in *instance) {
 		x := newExchange(t, in)
 		second := x.newBox(t, x.rcptID, x.outsideID)
+		x.sender.upload(second, "second.jpg", jpeg(12, 1000)) // news only once a file is in
 		in.afterWindow()
 		base := len(in.mailsTo("rcpt@b.example.jp"))
 		// The outsider opens the second box at once; the recipient reads nothing.
@@ -153,8 +163,10 @@ func TestReminderAndExpiringWarning(t *testing.T) {
 func TestTriggersCanBeTurnedOff(t *testing.T) {
 	in := startInstance(t, instanceOptions{env: smallChunks})
 	x := newExchange(t, in)
+	x.sender.upload(x.box, "first.jpg", jpeg(39, 800))
 	in.afterWindow()
 	x.rcpt.relogin()
+	must(t, x.rcpt.json("GET", "/api/v1/boxes/"+x.box, nil, nil), http.StatusOK, "open the box") // news would mail again
 	var me map[string]any
 	must(t, x.rcpt.json("PATCH", "/api/v1/me", map[string]any{"notifications": map[string]bool{"file_added": false, "reminder": false}}, &me),
 		http.StatusOK, "turn off")

@@ -300,3 +300,13 @@ func (s *Service) Audience(ctx context.Context, id ID) (time.Time, []Reader, err
 	}
 	return sqldb.FromMillis(expires), out, rows.Err()
 }
+
+// HasFiles reports whether box id holds at least one complete file. Like
+// Audience it checks no visibility: it is for jobs acting on a box's events.
+func (s *Service) HasFiles(ctx context.Context, id ID) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM files WHERE box_id = $1`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("files of %s: %w", id, err)
+	}
+	return n > 0, nil
+}

@@ -38,8 +38,9 @@ func (s *Service) compose(lang i18n.Lang, items []item) *mail.Message {
 		}
 		return out
 	}
+	// N counts what a person would: the exchanges with news, not the notices.
 	return mail.Compose(lang, "mail.notice.digest", map[string]any{
-		"N": len(items), "Lines": lines(lang), "LinesEn": lines(i18n.En), "Link": s.o.BaseURL + "/boxes"})
+		"N": len(order), "Lines": lines(lang), "LinesEn": lines(i18n.En), "Link": s.o.BaseURL + "/boxes"})
 }
 
 func dedupeKinds(ks []Kind) []Kind {

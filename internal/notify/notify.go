@@ -115,11 +115,20 @@ func (s *Service) onShared(ctx context.Context, j *job.Job) error {
 	if err != nil {
 		return err
 	}
+	// A box is news only once it holds a file: a send whose uploads all failed,
+	// or that has not finished its first file yet, mails nobody. The first file
+	// to arrive tells them instead (toOthers).
+	hasFiles, err := s.boxes.HasFiles(ctx, ev.Box)
+	if err != nil {
+		return err
+	}
 	now := s.o.Now()
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		for _, m := range ev.To {
-			if err := s.noticeTx(ctx, tx, m, ev.Box, Shared, now); err != nil {
-				return err
+			if hasFiles {
+				if err := s.noticeTx(ctx, tx, m, ev.Box, Shared, now, time.Time{}); err != nil {
+					return err
+				}
 			}
 			if warn := expires.Add(-s.o.ExpiringLead); warn.After(now) {
 				if err := job.Enqueue(ctx, tx, now, expiringKind, memberRef{Member: m, Box: ev.Box},
@@ -148,7 +157,9 @@ func (s *Service) onComment(ctx context.Context, j *job.Job) error {
 	return s.toOthers(ctx, ev.Box, ev.By, Comment)
 }
 
-// toOthers notes kind for every participant of b but the one who caused it.
+// toOthers notes kind for every participant of b but the one who caused it. A
+// recipient who was never told of the box (it held no file when it was shared)
+// learns of it now, by its first file: that is the news of a new exchange.
 func (s *Service) toOthers(ctx context.Context, b box.ID, by member.ID, kind Kind) error {
 	_, readers, err := s.boxes.Audience(ctx, b)
 	if errors.Is(err, box.ErrNotFound) {
@@ -163,7 +174,17 @@ func (s *Service) toOthers(ctx context.Context, b box.ID, by member.ID, kind Kin
 			if r.Member == by {
 				continue
 			}
-			if err := s.noticeTx(ctx, tx, r.Member, b, kind, now); err != nil {
+			k := kind
+			if kind == FileAdded && r.Role == "recipient" {
+				told, err := everTold(ctx, tx, r.Member, b)
+				if err != nil {
+					return err
+				}
+				if !told {
+					k = Shared
+				}
+			}
+			if err := s.noticeTx(ctx, tx, r.Member, b, k, now, r.ReadAt); err != nil {
 				return err
 			}
 		}
@@ -174,7 +195,14 @@ func (s *Service) toOthers(ctx context.Context, b box.ID, by member.ID, kind Kin
 // noticeTx records a notice for m if m wants this kind of mail, schedules the
 // mail that will carry it at the end of the current window, and the 24-hour
 // reminder for it.
-func (s *Service) noticeTx(ctx context.Context, tx *sqldb.Tx, m member.ID, b box.ID, kind Kind, now time.Time) error {
+//
+// News of a box (shared, file added, comment) is mailed once until the member
+// opens it (readAt: when they last did): while a notice of that box waits to be
+// mailed, or one was mailed after they last opened it, more news of it adds
+// nothing. So one send of twelve files, a long upload, or a member added to a
+// busy box makes one mail — they learn there is something new, and see all of
+// it when they open the box. The reminder and the expiry warning are their own.
+func (s *Service) noticeTx(ctx context.Context, tx *sqldb.Tx, m member.ID, b box.ID, kind Kind, now, readAt time.Time) error {
 	set, err := settings(ctx, tx, m)
 	if err != nil {
 		return err
@@ -188,6 +216,18 @@ func (s *Service) noticeTx(ctx context.Context, tx *sqldb.Tx, m member.ID, b box
 	}
 	if !set[kind] {
 		return nil
+	}
+	if news(kind) {
+		var pending int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notices WHERE member_id = $1 AND box_id = $2
+			AND kind IN ('shared', 'file_added', 'comment') AND (mailed_at IS NULL OR mailed_at > $3)`,
+			m, b, readMillis(readAt)).Scan(&pending)
+		if err != nil {
+			return fmt.Errorf("news of %s for %s: %w", b, m, err)
+		}
+		if pending > 0 {
+			return nil // told already, and not opened since
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO notices (id, member_id, box_id, kind, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		newID(), m, b, kind, sqldb.Millis(now)); err != nil {
@@ -235,7 +275,7 @@ func (s *Service) ifUnread(ctx context.Context, ref memberRef, since time.Time, 
 			return nil // read: nothing to remind of
 		}
 		now := s.o.Now()
-		return s.db.Tx(ctx, func(tx *sqldb.Tx) error { return s.noticeTx(ctx, tx, ref.Member, ref.Box, kind, now) })
+		return s.db.Tx(ctx, func(tx *sqldb.Tx) error { return s.noticeTx(ctx, tx, ref.Member, ref.Box, kind, now, r.ReadAt) })
 	}
 	return nil // no longer a participant
 }
@@ -282,4 +322,25 @@ func (s *Service) flush(ctx context.Context, j *job.Job) error {
 		msg.To = []string{string(m.Email)}
 		return mail.Enqueue(ctx, tx, now, msg)
 	})
+}
+
+// news reports whether kind is news of a box (as opposed to a reminder of it).
+func news(k Kind) bool { return k == Shared || k == FileAdded || k == Comment }
+
+// readMillis is when a member last opened a box, or 0 if never, as stored.
+func readMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return sqldb.Millis(t)
+}
+
+// everTold reports whether m was ever noted of b's arrival.
+func everTold(ctx context.Context, tx *sqldb.Tx, m member.ID, b box.ID) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notices WHERE member_id = $1 AND box_id = $2 AND kind = 'shared'`, m, b).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("was %s told of %s: %w", m, b, err)
+	}
+	return n > 0, nil
 }
