@@ -10,18 +10,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/mail"
+	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/server"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
@@ -158,16 +165,23 @@ func (w *World) Member(m NewMember) *member.Member {
 	return approved
 }
 
-// Mail returns every message queued for addr so far, oldest first, whether sent
-// yet or not.
+// Mail returns every message to addr so far, oldest first: those already
+// delivered (to the World's outbox) and then those still queued. A delivered
+// message has no Link; its link is in its Text.
 func (w *World) Mail(addr string) []mail.Message {
 	w.T.Helper()
-	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 ORDER BY created_at, id`, mail.JobKind)
+	var out []mail.Message
+	for _, m := range w.delivered() {
+		if slices.Contains(m.To, addr) {
+			out = append(out, m)
+		}
+	}
+	// A sent message's job keeps no payload: the queue erases what it carried.
+	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 AND state <> 'done' ORDER BY created_at, id`, mail.JobKind)
 	if err != nil {
 		w.T.Fatal(err)
 	}
 	defer rows.Close()
-	var out []mail.Message
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
@@ -177,11 +191,50 @@ func (w *World) Mail(addr string) []mail.Message {
 		if json.Unmarshal([]byte(p), &m) != nil {
 			continue
 		}
-		for _, to := range m.To {
-			if to == addr {
-				out = append(out, m)
-			}
+		if slices.Contains(m.To, addr) {
+			out = append(out, m)
 		}
+	}
+	if err := rows.Err(); err != nil {
+		w.T.Fatal(err)
+	}
+	return out
+}
+
+// delivered returns the messages in the World's outbox, in the order sent (the
+// outbox names its files by the time of sending).
+func (w *World) delivered() []mail.Message {
+	w.T.Helper()
+	dir := filepath.Join(w.Config.Data, "outbox")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	var out []mail.Message
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".eml") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			w.T.Fatal(err)
+		}
+		p, err := mailtest.Parse(raw)
+		if err != nil {
+			w.T.Fatalf("outbox %s: %v", e.Name(), err)
+		}
+		to, err := p.Header.AddressList("To")
+		if err != nil {
+			w.T.Fatalf("outbox %s: To: %v", e.Name(), err)
+		}
+		m := mail.Message{Subject: p.Subject, Text: p.Text, HTML: p.HTML, ID: strings.Trim(p.Header.Get("Message-Id"), "<>")}
+		for _, a := range to {
+			m.To = append(m.To, a.Address)
+		}
+		out = append(out, m)
 	}
 	return out
 }
