@@ -77,6 +77,19 @@ func New(t testing.TB, database string, o Options) *World {
 	return &World{Instance: in, T: t, Clock: clk}
 }
 
+// Within returns w for a subtest t: the same instance, clock and people, whose
+// helpers fail t rather than the test that made w. Cases of a table share one
+// World this way, each with members of its own.
+func (w *World) Within(t testing.TB) *World {
+	c := *w
+	c.T = t
+	if w.admin == nil {
+		w.admin = c.Admin()
+	}
+	c.admin = w.admin
+	return &c
+}
+
 // RunJobs runs every background job that is due now, until none is left.
 func (w *World) RunJobs() {
 	w.T.Helper()

@@ -48,10 +48,10 @@ func TestBurstBecomesOneMail(t *testing.T) {
 			return []box.ID{f.box}
 		}, []string{"file_added", "file_added"}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			featuretest.Each(t, featuretest.Options{Env: map[string]string{"MEDBOX_MAX_FILES": "50"}}, func(t *testing.T, w *featuretest.World) {
-				f := newFixture(t, w)
+	featuretest.Each(t, featuretest.Options{Env: map[string]string{"MEDBOX_MAX_FILES": "50"}}, func(t *testing.T, w *featuretest.World) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, w.Within(t))
 				f.share(0)
 				f.afterWindow()
 				boxes := tt.burst(f)
@@ -76,8 +76,8 @@ func TestBurstBecomesOneMail(t *testing.T) {
 					}
 				}
 			})
-		})
-	}
+		}
+	})
 }
 
 // TestEachNoticeIsMailedOnce: however often the mail of a window is gathered —

@@ -42,10 +42,10 @@ func TestEventsMailWhom(t *testing.T) {
 			f.comment(f.sender, "ご確認ください")
 		}, map[string][]string{"rcpt": {"shared", "comment"}, "other": {"shared"}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
-				f := newFixture(t, w)
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, w.Within(t))
 				f.share(0)
 				f.afterWindow()
 				if tt.act != nil {
@@ -63,8 +63,8 @@ func TestEventsMailWhom(t *testing.T) {
 					}
 				}
 			})
-		})
-	}
+		}
+	})
 }
 
 // TestTriggersAreEachMembers (R-N2): a member who turns a trigger off gets no mail
@@ -83,10 +83,10 @@ func TestTriggersAreEachMembers(t *testing.T) {
 		{"reminder off", notify.Reminder},
 		{"expiring off", notify.Expiring},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
-				f := newFixture(t, w)
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, w.Within(t))
 				if tt.off != "" {
 					if _, err := f.Notify.SetSettings(context.Background(), f.rcpt.ID, notify.Settings{tt.off: false}, featuretest.Addr); err != nil {
 						t.Fatal(err)
@@ -108,8 +108,8 @@ func TestTriggersAreEachMembers(t *testing.T) {
 					t.Errorf("the other recipient's mail: got %q, want %q", got, all)
 				}
 			})
-		})
-	}
+		}
+	})
 }
 
 // TestSettings: every trigger is on until turned off; a change touches only the
@@ -139,7 +139,7 @@ func TestSettings(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				m := w.Member(featuretest.NewMember{})
+				m := w.Within(t).Member(featuretest.NewMember{})
 				var err error
 				for _, c := range tt.changes {
 					_, err = w.Notify.SetSettings(context.Background(), m.ID, c, featuretest.Addr)
@@ -171,10 +171,10 @@ func TestMailSpeaksTheMembersLanguage(t *testing.T) {
 		{"ja", "【MedBox】新しいやりとりが届きました", true, false},
 		{"en", "[MedBox] Something was sent to you", true, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.lang, func(t *testing.T) {
-			featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
-				f := newFixture(t, w)
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+		for _, tt := range tests {
+			t.Run(tt.lang, func(t *testing.T) {
+				f := newFixture(t, w.Within(t))
 				if _, err := f.Members.UpdateProfile(context.Background(), f.rcpt.ID, member.Profile{Lang: &tt.lang}, featuretest.Addr); err != nil {
 					t.Fatal(err)
 				}
@@ -195,6 +195,6 @@ func TestMailSpeaksTheMembersLanguage(t *testing.T) {
 					t.Errorf("Japanese in the mail: %v, want %v:\n%s\n%s", hasJapanese, !tt.noJapanese, m.Subject, m.Text)
 				}
 			})
-		})
-	}
+		}
+	})
 }

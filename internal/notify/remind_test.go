@@ -62,10 +62,10 @@ func TestRemindersAndExpiryWarnings(t *testing.T) {
 			{30 * time.Hour, nil, shared}, // gone at 6 hours: nothing to remind of
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
-				f := newFixture(t, w)
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, w.Within(t))
 				f.share(tt.expires)
 				f.afterWindow()
 				for _, s := range tt.steps {
@@ -84,6 +84,6 @@ func TestRemindersAndExpiryWarnings(t *testing.T) {
 					}
 				}
 			})
-		})
-	}
+		}
+	})
 }
