@@ -45,6 +45,9 @@ type World struct {
 // Options adjust a World. The zero value is a default instance.
 type Options struct {
 	Env map[string]string // MEDBOX_* settings on top of the defaults (limits, chunk size …)
+	// AdminsNeedSecondFactor makes administrators enrol and use a second factor,
+	// as in production; by default they work without one.
+	AdminsNeedSecondFactor bool
 }
 
 // Each runs fn on a World over SQLite and on one over PostgreSQL, as subtests
@@ -69,7 +72,7 @@ func New(t testing.TB, database string, o Options) *World {
 	clk := clocktest.New()
 	hp := member.TestHashParams
 	in, err := server.New(context.Background(), cfg, server.NewLogger(io.Discard, "error"),
-		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: true})
+		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: !o.AdminsNeedSecondFactor})
 	if err != nil {
 		t.Fatal(err)
 	}
