@@ -255,19 +255,30 @@ func (w *World) delivered() []mail.Message {
 	return out
 }
 
-var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+var (
+	tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+	valueRE = regexp.MustCompile(`^[A-Za-z0-9_-]+`)
+)
 
-// LinkToken returns the token of the newest link to path (e.g. "/confirm?token=")
-// mailed to addr.
+// LinkToken returns the token of the newest link to path mailed to addr: what
+// follows path when it ends in "=" (e.g. "/confirm?token=", "/register?invite="),
+// else the link's token parameter.
 func (w *World) LinkToken(addr, path string) string {
 	w.T.Helper()
 	msgs := w.Mail(addr)
 	for i := len(msgs) - 1; i >= 0; i-- {
 		for _, text := range []string{msgs[i].Link, msgs[i].Text} {
-			if j := bytes.Index([]byte(text), []byte(path)); j >= 0 {
-				if m := tokenRE.FindStringSubmatch(text[j:]); m != nil {
-					return m[1]
+			j := strings.Index(text, path)
+			if j < 0 {
+				continue
+			}
+			if strings.HasSuffix(path, "=") {
+				if v := valueRE.FindString(text[j+len(path):]); v != "" {
+					return v
 				}
+			}
+			if m := tokenRE.FindStringSubmatch(text[j:]); m != nil {
+				return m[1]
 			}
 		}
 	}
