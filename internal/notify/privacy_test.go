@@ -66,6 +66,22 @@ func TestMailsCarryNothingIdentifying(t *testing.T) {
 				}
 			}
 		}
+		// Nor anywhere in the messages as sent: headers, encodings and all.
+		sent, err := filepath.Glob(filepath.Join(f.Config.Data, "outbox", "*.eml"))
+		if err != nil || len(sent) == 0 {
+			t.Fatalf("no mail in the outbox (%v)", err)
+		}
+		for _, p := range sent {
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range canaries {
+				if bytes.Contains(raw, []byte(c)) {
+					t.Errorf("sent message %s carries %q", filepath.Base(p), c)
+				}
+			}
+		}
 		for _, k := range []string{"shared", "file_added", "comment", "reminder", "expiring", "digest"} {
 			if !kinds[k] {
 				t.Errorf("no %s mail was sent; the check covers only %v", k, kinds)
