@@ -155,3 +155,35 @@ func (f *fixture) upload(size int64) string {
 	}
 	return u.ID
 }
+
+// TestErrorLanguage: the language a member chose on the pages (the lang cookie)
+// comes before the browser's Accept-Language.
+func TestErrorLanguage(t *testing.T) {
+	tests := []struct {
+		cookie, accept string
+		want           i18n.Lang
+	}{
+		{"", "ja", i18n.Ja},
+		{"", "en-US,en;q=0.9", i18n.En},
+		{"", "fr", i18n.Ja}, // neither: Japanese
+		{"en", "ja", i18n.En},
+		{"ja", "en", i18n.Ja},
+	}
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+		f := newFixture(t, w)
+		for _, tt := range tests {
+			t.Run(tt.cookie+"/"+tt.accept, func(t *testing.T) {
+				f.t = t
+				h := map[string]string{"Accept-Language": tt.accept}
+				if tt.cookie != "" {
+					h["Cookie"] = "lang=" + tt.cookie
+				}
+				var e errorBody
+				f.json(call{method: "GET", path: "/api/v1/boxes", header: h}, &e)
+				if want := i18n.T(tt.want, "api.err.unauthorized"); e.Error.Message != want {
+					t.Errorf("message %q, want %q", e.Error.Message, want)
+				}
+			})
+		}
+	})
+}
