@@ -56,6 +56,9 @@ func TestRestoreRefuses(t *testing.T) {
 			ctx := context.Background()
 			src := featuretest.New(t, newDatabase(t, engine), featuretest.Options{Env: chunks})
 			seed(t, src)
+			// One empty instance with the master key serves every case: a refused
+			// restore leaves it empty, as each case checks.
+			empty := emptyWith(t, engine, src.Config.MasterKeyFile, featuretest.Options{})
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					dest := blobtest.NewMemory()
@@ -71,7 +74,7 @@ func TestRestoreRefuses(t *testing.T) {
 					if tt.target != nil {
 						dst = tt.target(t, src, engine)
 					} else {
-						dst = emptyWith(t, engine, src.Config.MasterKeyFile, featuretest.Options{})
+						dst = empty
 					}
 					before, stored := rows(t, dst.DB), objects(t, dst.Blobs)
 					_, err = backup.Restore(ctx, options(dst, 0), dest, tt.gen)
