@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/featuretest"
 	"github.com/medbox-jp/medbox/internal/i18n"
 )
@@ -80,7 +81,7 @@ func TestFormsRefuseBadInput(t *testing.T) {
 	}
 	featuretest.Each(t, featuretest.Options{AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
 		f := newFixture(t, w)
-		f.cookies["rcpt"], _ = f.SignIn(string(f.rcpt.Email), "web", "")
+		f.cookies["rcpt"], _ = f.SignIn(string(f.rcpt.Email), auth.Web, "")
 		for _, tt := range tests {
 			for _, lang := range i18n.Langs {
 				t.Run(tt.name+"/"+string(lang), func(t *testing.T) {
