@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,9 +15,13 @@ import (
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
-// TestBackupDrill (R-X7): seed → backup → wipe → restore, on each engine: every
-// file's SHA-256 and every table's row count match, the audit chain holds, and the
-// backup holds neither plaintext nor master-key bytes.
+// TestBackupDrill (R-X7): the operator's drill through the commands, on each
+// engine — seed over HTTP → `medbox backup DEST --keep 2` → wipe → `medbox
+// restore` — and the restored instance serves every file as it was, with every
+// table's rows and an audit chain that holds; restored after the boxes expired,
+// the command sweeps them before anyone can reach them. The rules of backups
+// themselves (nothing readable in one, generations never overwritten, refused
+// restores, every table in foreign-key order) are internal/backup's own tests.
 func TestBackupDrill(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { backupDrill(t, func() string { return "" }) })
 	t.Run("postgres", func(t *testing.T) { backupDrill(t, func() string { return sqltest.NewPostgresURL(t) }) })
@@ -30,14 +32,14 @@ func backupDrill(t *testing.T, newDB func() string) {
 	srcDB := newDB()
 	in := startInstance(t, instanceOptions{database: srcDB, env: smallChunks})
 	x := newExchange(t, in)
-	canary := []byte("BACKUP-CANARY-患者-9f2c")
+	line := []byte("紹介状 患者-9f2c")
 	files := map[string][32]byte{}
-	for i, data := range [][]byte{bytes.Repeat(append(canary, '\n'), 30_000), jpeg(80, 700_000)} {
+	for i, data := range [][]byte{bytes.Repeat(append(line, '\n'), 30_000), jpeg(80, 700_000)} {
 		name := []string{"notes.txt", "scan.jpg"}[i]
 		id := x.sender.upload(x.box, name, data)
 		files[id] = sha256.Sum256(data)
 	}
-	x.rcpt.json("POST", "/api/v1/boxes/"+x.box+"/comments", map[string]string{"body": "了解 " + string(canary)}, nil)
+	x.rcpt.json("POST", "/api/v1/boxes/"+x.box+"/comments", map[string]string{"body": "了解 " + string(line)}, nil)
 	in.deliver()
 	counts := tableCounts(t, in)
 
@@ -55,38 +57,14 @@ func backupDrill(t *testing.T, newDB func() string) {
 		}
 		in.clock.Advance(time.Minute)
 	}
-	in.clock.Advance(-time.Minute)
-	if err := backupNow(); err == nil || !strings.Contains(err.Error(), "already exists") {
-		t.Errorf("a backup at the time of an existing generation: %v, want it refused", err)
-	}
 	store, _ := openDest(ctx, dest)
 	if gens, _ := backup.Generations(ctx, store); len(gens) != 2 {
 		t.Errorf("generations kept: %v, want 2", gens)
 	}
-	// Nothing readable in the backup: no plaintext, no master key.
 	keyFile, err := os.ReadFile(filepath.Join(in.data, "master.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	needles := [][]byte{canary, []byte("送 信子"), []byte("sender@a.example.jp")}
-	for _, line := range strings.Split(string(keyFile), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "key" {
-			raw, _ := base64.StdEncoding.DecodeString(f[2])
-			needles = append(needles, raw, []byte(f[2]))
-		}
-	}
-	filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, _ := os.ReadFile(p)
-		for _, n := range needles {
-			if bytes.Contains(b, n) {
-				t.Errorf("backup file %s contains %q", p, n[:min(len(n), 12)])
-			}
-		}
-		return nil
-	})
 
 	// Wipe: a new, empty instance that has only the master key.
 	fresh := t.TempDir()
@@ -96,13 +74,6 @@ func backupDrill(t *testing.T, newDB func() string) {
 	dstDB := newDB()
 	if err := run(ctx, []string{"restore", dest}, process{getenv: env(fresh, dstDB), stdout: &out, now: in.clock.Now}); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out.String())
-	}
-	if err := run(ctx, []string{"restore", dest}, process{getenv: env(fresh, dstDB), stdout: &out, now: in.clock.Now}); err == nil {
-		t.Error("a second restore into a non-empty instance succeeded")
-	}
-	// Without the master key a backup does not open.
-	if err := run(ctx, []string{"restore", dest}, process{getenv: env(t.TempDir(), newDB()), stdout: &out, now: in.clock.Now}); err == nil || !strings.Contains(err.Error(), "master key") {
-		t.Errorf("restore without the master key: %v", err)
 	}
 	// Restored three days later, past the box's 72-hour expiry: what expired
 	// since the backup is swept before anyone can reach it.
@@ -160,26 +131,4 @@ func tableCounts(t *testing.T, in *instance) map[string]int {
 		out[table] = n
 	}
 	return out
-}
-
-// TestBackupKnowsEveryTable: a table added by a migration but missing from
-// backup.Tables would silently be left out of every backup.
-func TestBackupKnowsEveryTable(t *testing.T) {
-	in := startInstance(t, instanceOptions{})
-	rows, err := in.db().QueryContext(context.Background(), `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'goose_db_version'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	known := map[string]bool{}
-	for _, tname := range backup.Tables {
-		known[tname] = true
-	}
-	for rows.Next() {
-		var name string
-		rows.Scan(&name)
-		if !known[name] {
-			t.Errorf("table %s is not in backup.Tables", name)
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 
 // TestNotificationsThroughSMTP: notification mail goes through a real SMTP
 // exchange (STARTTLS, login), with a UTF-8 subject, Message-ID and Date, exactly
-// once — also when the server fails twice and recovers.
+// once — also when the server fails twice and recovers — and, as a person would
+// count it (issue 15): a box with no file mails nobody; one send of twelve files
+// is one mail; a member added to that box gets one mail however busy it is.
 func TestNotificationsThroughSMTP(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{TLS: mailtest.StartTLS, Username: "medbox", Password: "smtp-secret"})
 	for _, db := range []string{"sqlite", "postgres"} {
@@ -23,6 +26,15 @@ func TestNotificationsThroughSMTP(t *testing.T) {
 			in := startInstance(t, o)
 			before := len(srv.Messages())
 			x := newExchange(t, in)
+			in.afterWindow()
+			for _, m := range srv.Messages()[before:] {
+				if p, err := m.Parse(); err == nil && strings.Contains(p.Text, "/boxes/") {
+					t.Errorf("a box without files mailed %v: %q", m.To, p.Subject)
+				}
+			}
+			for i := range 12 { // one send of twelve files
+				x.sender.upload(x.box, "slice"+string(rune('a'+i))+".jpg", jpeg(uint64(60+i), 3000))
+			}
 			srv.FailNext(2)
 			in.afterWindow()
 			for range 3 { // back-off: 10 s, then 20 s
@@ -56,6 +68,27 @@ func TestNotificationsThroughSMTP(t *testing.T) {
 			}
 			if len(notices) != 1 {
 				t.Errorf("the recipient got %d notifications through SMTP, want exactly 1", len(notices))
+			}
+			// A member added to the busy box: one mail, whatever happens in it next.
+			added := len(srv.Messages())
+			x.sender.relogin()
+			must(t, x.sender.json("POST", "/api/v1/boxes/"+x.box+"/participants", map[string]any{"member_ids": []string{x.outsideID}}, nil), http.StatusOK, "add")
+			for i := range 5 {
+				x.rcpt.relogin()
+				x.rcpt.json("POST", "/api/v1/boxes/"+x.box+"/comments", map[string]string{"body": "コメント"}, nil)
+				x.sender.upload(x.box, "later"+string(rune('a'+i))+".jpg", jpeg(uint64(80+i), 2000))
+				in.afterWindow() // a minute each: five minutes
+			}
+			var toAdded int
+			for _, m := range srv.Messages()[added:] {
+				for _, to := range m.To {
+					if to == "outside@c.example.jp" {
+						toAdded++
+					}
+				}
+			}
+			if toAdded != 1 {
+				t.Errorf("the member added later got %d mails in five busy minutes, want 1", toAdded)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -146,31 +147,53 @@ func Generations(ctx context.Context, dest blob.Store) ([]string, error) {
 	return names, err
 }
 
+// generationName matches the names Run gives generations.
+var generationName = regexp.MustCompile(`^[0-9]{8}T[0-9]{9}Z$`)
+
 // prune removes generations beyond keep, oldest first, and incomplete ones older
-// than the newest complete generation.
+// than the newest complete generation: what an interrupted backup, or an
+// interrupted prune, left behind. An incomplete generation newer than that may
+// still be being written and is left alone.
 func prune(ctx context.Context, dest blob.Store, keep int, log *slog.Logger) error {
 	if keep <= 0 {
 		return nil
 	}
 	gens, err := Generations(ctx, dest)
+	if err != nil || len(gens) == 0 {
+		return err
+	}
+	newest := gens[len(gens)-1]
+	var remove []string
+	seen := map[string]bool{}
+	err = dest.List(ctx, "", func(k string, _ int64) error {
+		name, _, ok := strings.Cut(k, "/")
+		if ok && !seen[name] && generationName.MatchString(name) && name < newest && !slices.Contains(gens, name) {
+			remove = append(remove, name)
+		}
+		seen[name] = true
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for len(gens) > keep {
-		old := gens[0]
-		gens = gens[1:]
+	if len(gens) > keep {
+		remove = append(remove, gens[:len(gens)-keep]...)
+	}
+	for _, old := range remove {
 		var keys []string
 		if err := dest.List(ctx, old+"/", func(k string, _ int64) error { keys = append(keys, k); return nil }); err != nil {
 			return err
 		}
 		// The manifest goes first: a half-removed generation is then incomplete.
-		sort.Slice(keys, func(i, j int) bool { return strings.HasSuffix(keys[i], "/manifest.json") })
+		sort.SliceStable(keys, func(i, j int) bool {
+			return strings.HasSuffix(keys[i], "/manifest.json") && !strings.HasSuffix(keys[j], "/manifest.json")
+		})
 		for _, k := range keys {
 			if err := dest.Delete(ctx, k); err != nil {
 				return fmt.Errorf("remove old backup %s: %w", old, err)
 			}
 		}
-		log.InfoContext(ctx, "old backup removed", "generation", old)
+		log.InfoContext(ctx, "old backup removed", "generation", old, "complete", slices.Contains(gens, old))
 	}
 	return nil
 }

@@ -127,8 +127,8 @@ func dumpTable(ctx context.Context, tx *sqldb.Tx, table string, dest blob.Store,
 	return n, nil
 }
 
-// loadTable inserts the rows of a dump into table, in batches.
-func loadTable(ctx context.Context, db *sqldb.DB, table string, r io.Reader) (int, error) {
+// loadTable inserts the rows of a dump into table, in the restore's transaction.
+func loadTable(ctx context.Context, tx *sqldb.Tx, table string, r io.Reader) (int, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
 	var h header
 	if err := dec.Decode(&h); err != nil {
@@ -144,41 +144,24 @@ func loadTable(ctx context.Context, db *sqldb.DB, table string, r io.Reader) (in
 		marks[i] = fmt.Sprintf("$%d", i+1)
 	}
 	stmt := `INSERT INTO ` + table + ` (` + strings.Join(h.Columns, ", ") + `) VALUES (` + strings.Join(marks, ", ") + `)`
-	n := 0
-	for {
-		var batch [][]any
-		for len(batch) < 500 {
-			var line []*cell
-			err := dec.Decode(&line)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return n, fmt.Errorf("restore %s: row %d: %w", table, n+len(batch)+1, err)
-			}
-			if len(line) != len(h.Columns) {
-				return n, fmt.Errorf("restore %s: row %d has %d cells for %d columns", table, n+len(batch)+1, len(line), len(h.Columns))
-			}
-			args := make([]any, len(line))
-			for i, c := range line {
-				args[i] = c.value()
-			}
-			batch = append(batch, args)
-		}
-		if len(batch) == 0 {
+	for n := 0; ; n++ {
+		var line []*cell
+		err := dec.Decode(&line)
+		if errors.Is(err, io.EOF) {
 			return n, nil
 		}
-		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
-			for i, args := range batch {
-				if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
-					return fmt.Errorf("row %d: %w", n+i+1, err)
-				}
-			}
-			return nil
-		})
 		if err != nil {
-			return n, fmt.Errorf("restore %s: %w", table, err)
+			return n, fmt.Errorf("restore %s: row %d: %w", table, n+1, err)
 		}
-		n += len(batch)
+		if len(line) != len(h.Columns) {
+			return n, fmt.Errorf("restore %s: row %d has %d cells for %d columns", table, n+1, len(line), len(h.Columns))
+		}
+		args := make([]any, len(line))
+		for i, c := range line {
+			args[i] = c.value()
+		}
+		if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
+			return n, fmt.Errorf("restore %s: row %d: %w", table, n+1, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/seal"
+	"github.com/medbox-jp/medbox/internal/sqldb"
 )
 
 // ErrNotEmpty refuses a restore into an instance that already holds data.
@@ -45,14 +46,8 @@ func Restore(ctx context.Context, o Options, src blob.Store, name string) (*Mani
 	if err != nil {
 		return nil, fmt.Errorf("the master key that sealed backup %s is not in the key file: %w", name, err)
 	}
-	for _, t := range []string{"members", "audit_events", "boxes", "files"} {
-		var n int
-		if err := o.DB.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			return nil, ErrNotEmpty
-		}
+	if err := requireEmpty(ctx, o.DB); err != nil {
+		return nil, err
 	}
 	objects := 0
 	err = src.List(ctx, name+"/blobs/", func(k string, size int64) error {
@@ -65,29 +60,56 @@ func Restore(ctx context.Context, o Options, src blob.Store, name string) (*Mani
 	if objects != m.Objects {
 		return nil, fmt.Errorf("backup %s lists %d objects but holds %d", name, m.Objects, objects)
 	}
+	// Every table in one transaction: a restore that fails part-way (a damaged
+	// dump, a lost connection) leaves the instance empty, to be restored again,
+	// not half-filled and refused as "not empty" from then on.
 	sealed := seal.New(src).With(dk)
-	for _, t := range Tables {
-		want, ok := m.Tables[t]
-		if !ok {
-			continue // a table newer than the backup
+	err = o.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		if err := requireEmpty(ctx, tx); err != nil {
+			return err
 		}
-		if seeded[t] {
-			if _, err := o.DB.ExecContext(ctx, `DELETE FROM `+t); err != nil {
-				return nil, fmt.Errorf("restore %s: %w", t, err)
+		for _, t := range Tables {
+			want, ok := m.Tables[t]
+			if !ok {
+				continue // a table newer than the backup
+			}
+			if seeded[t] {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+					return fmt.Errorf("restore %s: %w", t, err)
+				}
+			}
+			rc, err := sealed.Get(ctx, name+"/db/"+t+".jsonl", 0, -1)
+			if err != nil {
+				return fmt.Errorf("restore %s: %w", t, err)
+			}
+			n, err := loadTable(ctx, tx, t, rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			if n != want {
+				return fmt.Errorf("restore %s: %d rows, the manifest says %d", t, n, want)
 			}
 		}
-		rc, err := sealed.Get(ctx, name+"/db/"+t+".jsonl", 0, -1)
-		if err != nil {
-			return nil, fmt.Errorf("restore %s: %w", t, err)
-		}
-		n, err := loadTable(ctx, o.DB, t, rc)
-		rc.Close()
-		if err != nil {
-			return nil, err
-		}
-		if n != want {
-			return nil, fmt.Errorf("restore %s: %d rows, the manifest says %d", t, n, want)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &m, nil
+}
+
+// requireEmpty refuses an instance that already holds members, history, boxes
+// or files.
+func requireEmpty(ctx context.Context, q sqldb.Querier) error {
+	for _, t := range []string{"members", "audit_events", "boxes", "files"} {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrNotEmpty
+		}
+	}
+	return nil
 }

@@ -310,3 +310,17 @@ func (s *Service) HasFiles(ctx context.Context, id ID) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// IsFirstFile reports whether file is the first that arrived in box id: its
+// arrival is the news that something was sent (notify).
+func (s *Service) IsFirstFile(ctx context.Context, id ID, file FileID) (bool, error) {
+	var first FileID
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM files WHERE box_id = $1 ORDER BY created_at, id LIMIT 1`, id).Scan(&first)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("first file of %s: %w", id, err)
+	}
+	return first == file, nil
+}

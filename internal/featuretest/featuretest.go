@@ -10,18 +10,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/mail"
+	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/server"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
@@ -38,9 +45,8 @@ type World struct {
 // Options adjust a World. The zero value is a default instance.
 type Options struct {
 	Env map[string]string // MEDBOX_* settings on top of the defaults (limits, chunk size …)
-	// AdminsNeedSecondFactor makes administrators enrol a second factor before
-	// anything else, as in production; by default they need not, so that the
-	// tests of other features can act as one with a password alone.
+	// AdminsNeedSecondFactor makes administrators enrol and use a second factor,
+	// as in production; by default they work without one.
 	AdminsNeedSecondFactor bool
 }
 
@@ -72,6 +78,19 @@ func New(t testing.TB, database string, o Options) *World {
 	}
 	t.Cleanup(in.Close)
 	return &World{Instance: in, T: t, Clock: clk}
+}
+
+// Within returns w for a subtest t: the same instance, clock and people, whose
+// helpers fail t rather than the test that made w. Cases of a table share one
+// World this way, each with members of its own.
+func (w *World) Within(t testing.TB) *World {
+	c := *w
+	c.T = t
+	if w.admin == nil {
+		w.admin = c.Admin()
+	}
+	c.admin = w.admin
+	return &c
 }
 
 // RunJobs runs every background job that is due now, until none is left.
@@ -162,18 +181,23 @@ func (w *World) Member(m NewMember) *member.Member {
 	return approved
 }
 
-// Mail returns every message queued for addr so far, oldest first, whether sent
-// yet or not (RunJobs sends them, and a sent message keeps no payload to read).
-// Messages queued in one tick of the moved clock have no order among them:
-// advance the clock between two links to one address that must be told apart.
+// Mail returns every message to addr so far, oldest first: those already
+// delivered (to the World's outbox) and then those still queued. A delivered
+// message has no Link; its link is in its Text.
 func (w *World) Mail(addr string) []mail.Message {
 	w.T.Helper()
-	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 ORDER BY created_at, id`, mail.JobKind)
+	var out []mail.Message
+	for _, m := range w.delivered() {
+		if slices.Contains(m.To, addr) {
+			out = append(out, m)
+		}
+	}
+	// A sent message's job keeps no payload: the queue erases what it carried.
+	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 AND state <> 'done' ORDER BY created_at, id`, mail.JobKind)
 	if err != nil {
 		w.T.Fatal(err)
 	}
 	defer rows.Close()
-	var out []mail.Message
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
@@ -183,28 +207,78 @@ func (w *World) Mail(addr string) []mail.Message {
 		if json.Unmarshal([]byte(p), &m) != nil {
 			continue
 		}
-		for _, to := range m.To {
-			if to == addr {
-				out = append(out, m)
-			}
+		if slices.Contains(m.To, addr) {
+			out = append(out, m)
 		}
+	}
+	if err := rows.Err(); err != nil {
+		w.T.Fatal(err)
 	}
 	return out
 }
 
-var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+// delivered returns the messages in the World's outbox, in the order sent (the
+// outbox names its files by the time of sending).
+func (w *World) delivered() []mail.Message {
+	w.T.Helper()
+	dir := filepath.Join(w.Config.Data, "outbox")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	var out []mail.Message
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".eml") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			w.T.Fatal(err)
+		}
+		p, err := mailtest.Parse(raw)
+		if err != nil {
+			w.T.Fatalf("outbox %s: %v", e.Name(), err)
+		}
+		to, err := p.Header.AddressList("To")
+		if err != nil {
+			w.T.Fatalf("outbox %s: To: %v", e.Name(), err)
+		}
+		m := mail.Message{Subject: p.Subject, Text: p.Text, HTML: p.HTML, ID: strings.Trim(p.Header.Get("Message-Id"), "<>")}
+		for _, a := range to {
+			m.To = append(m.To, a.Address)
+		}
+		out = append(out, m)
+	}
+	return out
+}
 
-// LinkToken returns the token of the newest link to path (e.g. "/confirm?token=")
-// mailed to addr.
+var (
+	tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+	valueRE = regexp.MustCompile(`^[A-Za-z0-9_-]+`)
+)
+
+// LinkToken returns the token of the newest link to path mailed to addr: what
+// follows path when it ends in "=" (e.g. "/confirm?token=", "/register?invite="),
+// else the link's token parameter.
 func (w *World) LinkToken(addr, path string) string {
 	w.T.Helper()
 	msgs := w.Mail(addr)
 	for i := len(msgs) - 1; i >= 0; i-- {
 		for _, text := range []string{msgs[i].Link, msgs[i].Text} {
-			if j := bytes.Index([]byte(text), []byte(path)); j >= 0 {
-				if m := tokenRE.FindStringSubmatch(text[j:]); m != nil {
-					return m[1]
+			j := strings.Index(text, path)
+			if j < 0 {
+				continue
+			}
+			if strings.HasSuffix(path, "=") {
+				if v := valueRE.FindString(text[j+len(path):]); v != "" {
+					return v
 				}
+			}
+			if m := tokenRE.FindStringSubmatch(text[j:]); m != nil {
+				return m[1]
 			}
 		}
 	}

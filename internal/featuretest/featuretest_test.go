@@ -1,6 +1,7 @@
 package featuretest_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/medbox-jp/medbox/internal/featuretest"
@@ -19,6 +20,26 @@ func TestWorldMakesApprovedMembers(t *testing.T) {
 		}
 		if !w.Admin().IsAdmin() {
 			t.Error("the World's administrator is not an administrator")
+		}
+	})
+}
+
+// TestMailKeepsWhatWasSent: a message is still there after its job has sent it
+// (the queue erases a finished job's payload; the outbox keeps the message).
+func TestMailKeepsWhatWasSent(t *testing.T) {
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+		m := w.Registered(featuretest.NewMember{})
+		queued := len(w.Mail(string(m.Email)))
+		if queued == 0 {
+			t.Fatal("no mail queued for a new registration")
+		}
+		w.RunJobs()
+		sent := w.Mail(string(m.Email))
+		if len(sent) != queued {
+			t.Fatalf("after the jobs ran: %d messages, before %d", len(sent), queued)
+		}
+		if !strings.Contains(sent[0].Text, "/confirm?token=") || sent[0].Subject == "" || sent[0].ID == "" {
+			t.Errorf("delivered message lost its parts: %+v", sent[0])
 		}
 	})
 }

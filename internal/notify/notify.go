@@ -146,7 +146,11 @@ func (s *Service) onFileAdded(ctx context.Context, j *job.Job) error {
 	if err := j.Decode(&ev); err != nil {
 		return err
 	}
-	return s.toOthers(ctx, ev.Box, ev.By, FileAdded)
+	first, err := s.boxes.IsFirstFile(ctx, ev.Box, ev.File)
+	if err != nil {
+		return err
+	}
+	return s.toOthers(ctx, ev.Box, ev.By, FileAdded, first)
 }
 
 func (s *Service) onComment(ctx context.Context, j *job.Job) error {
@@ -154,13 +158,13 @@ func (s *Service) onComment(ctx context.Context, j *job.Job) error {
 	if err := j.Decode(&ev); err != nil {
 		return err
 	}
-	return s.toOthers(ctx, ev.Box, ev.By, Comment)
+	return s.toOthers(ctx, ev.Box, ev.By, Comment, false)
 }
 
-// toOthers notes kind for every participant of b but the one who caused it. A
-// recipient who was never told of the box (it held no file when it was shared)
-// learns of it now, by its first file: that is the news of a new exchange.
-func (s *Service) toOthers(ctx context.Context, b box.ID, by member.ID, kind Kind) error {
+// toOthers notes kind for every participant of b but the one who caused it. The
+// box's first file is, to its recipients, the news that something was sent to
+// them (the box was no news while it held no file): Shared, not FileAdded.
+func (s *Service) toOthers(ctx context.Context, b box.ID, by member.ID, kind Kind, firstFile bool) error {
 	_, readers, err := s.boxes.Audience(ctx, b)
 	if errors.Is(err, box.ErrNotFound) {
 		return nil
@@ -175,14 +179,8 @@ func (s *Service) toOthers(ctx context.Context, b box.ID, by member.ID, kind Kin
 				continue
 			}
 			k := kind
-			if kind == FileAdded && r.Role == "recipient" {
-				told, err := everTold(ctx, tx, r.Member, b)
-				if err != nil {
-					return err
-				}
-				if !told {
-					k = Shared
-				}
+			if firstFile && r.Role == "recipient" {
+				k = Shared
 			}
 			if err := s.noticeTx(ctx, tx, r.Member, b, k, now, r.ReadAt); err != nil {
 				return err
@@ -333,14 +331,4 @@ func readMillis(t time.Time) int64 {
 		return 0
 	}
 	return sqldb.Millis(t)
-}
-
-// everTold reports whether m was ever noted of b's arrival.
-func everTold(ctx context.Context, tx *sqldb.Tx, m member.ID, b box.ID) (bool, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notices WHERE member_id = $1 AND box_id = $2 AND kind = 'shared'`, m, b).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("was %s told of %s: %w", m, b, err)
-	}
-	return n > 0, nil
 }

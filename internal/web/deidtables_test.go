@@ -8,7 +8,13 @@ import (
 	"github.com/medbox-jp/medbox/internal/deid"
 )
 
-var updateTables = flag.Bool("update", false, "rewrite static/deid-tables.js from package deid")
+// updateTables is -update, which rewrites every generated test input of this
+// package's test binary: static/deid-tables.js here, testdata/*.golden in the
+// external tests (UpdateGolden).
+var updateTables = flag.Bool("update", false, "rewrite static/deid-tables.js and testdata/*.golden")
+
+// UpdateGolden tells the external tests (package web_test) that -update is set.
+var UpdateGolden = updateTables
 
 // deidTablesJS is static/deid-tables.js: the browser's copy of deid's tables.
 func deidTablesJS() string {

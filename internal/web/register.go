@@ -46,6 +46,8 @@ func readRegistration(w http.ResponseWriter, r *http.Request) (member.Registrati
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	reg, form, err := readRegistration(w, r)
+	// Compared before the passwords leave the form that is shown again.
+	mismatch := form["password"] != form["password2"]
 	p := registerPage{basePage: s.base(r, "register.title"), Form: form, Professions: member.Professions, InviteToken: form["invite"]}
 	delete(p.Form, "password")
 	delete(p.Form, "password2")
@@ -56,7 +58,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	reg.Lang = string(p.Lang)
-	if form["password"] != form["password2"] {
+	if mismatch {
 		p.Errors = member.FieldErrors{"password2": "password_mismatch"}
 		return s.render(w, r, http.StatusBadRequest, "register", p)
 	}
