@@ -1,11 +1,9 @@
 package box_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/medbox-jp/medbox/internal/blob"
@@ -53,27 +51,10 @@ func (f *fixture) newBox(t *testing.T, to ...member.ID) box.ID {
 	return b.ID
 }
 
-// send uploads data as a file called name into box id, as who, through the
-// upload protocol, and returns the file.
+// send uploads data as a file called name into box id, as who.
 func (f *fixture) send(t *testing.T, who member.ID, id box.ID, name string, data []byte) *box.File {
 	t.Helper()
-	ctx := t.Context()
-	u, err := f.Uploads.Create(ctx, who, id, name, int64(len(data)), "", "192.0.2.1")
-	if err != nil {
-		t.Fatalf("create upload of %s: %v", name, err)
-	}
-	for n := range u.ChunkCount {
-		lo := int64(n) * u.ChunkSize
-		part := data[lo:min(lo+u.ChunkSize, int64(len(data)))]
-		if err := f.Uploads.PutChunk(ctx, who, u.ID, n, bytes.NewReader(part), int64(len(part)), nil); err != nil {
-			t.Fatalf("chunk %d of %s: %v", n, name, err)
-		}
-	}
-	file, err := f.Uploads.Complete(ctx, who, u.ID, "192.0.2.1")
-	if err != nil {
-		t.Fatalf("complete %s: %v", name, err)
-	}
-	return file
+	return f.Send(who, id, name, data)
 }
 
 // read returns the content of file id as who reads it.
@@ -152,17 +133,8 @@ func (f *fixture) objects(t *testing.T, prefix string) []string {
 	return keys
 }
 
-// jpeg returns n deterministic pseudo-random bytes that the content check
-// takes for a JPEG.
-func jpeg(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	copy(b, []byte{0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00})
-	return b
-}
+// jpeg returns n bytes the content check takes for a JPEG.
+func jpeg(seed uint64, n int) []byte { return featuretest.JPEG(seed, n) }
 
 // smallChunks cuts files into many chunks without big test files.
 var smallChunks = map[string]string{"MEDBOX_CHUNK_SIZE": "256KiB"}
