@@ -11,6 +11,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/featuretest"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/upload"
 )
 
 // expiring is a box with what a box holds: a file from each side, a comment and
@@ -88,10 +89,10 @@ func TestExpireDue(t *testing.T) {
 				}
 				due := f.fill(t, b.ID)
 				f.Clock.Advance(tt.advance)
-				for range 2 { // a second run finds nothing more to do
-					if err := f.Boxes.ExpireDue(ctx, f.Clock.Now()); err != nil {
-						t.Fatalf("ExpireDue() error: %v", err)
-					}
+				// The periodic job expires what is due; a second run finds nothing to do.
+				f.RunJobs()
+				if err := f.Boxes.ExpireDue(ctx, f.Clock.Now()); err != nil {
+					t.Fatalf("ExpireDue() error: %v", err)
 				}
 				laterGone := tt.advance >= 72*time.Hour
 				wantUsage := map[member.ID]int64{f.sender.ID: 0, f.colleague.ID: 0}
@@ -103,11 +104,22 @@ func TestExpireDue(t *testing.T) {
 						f.checkGone(t, c.e, "box.expire")
 						continue
 					}
-					wantUsage[f.sender.ID] += c.e.scan.Size + 5000
+					wantUsage[f.sender.ID] += c.e.scan.Size
 					wantUsage[f.colleague.ID] += c.e.reply.Size
+					wantCount := 3
+					if tt.advance >= upload.AbandonAfter {
+						// The upload in progress, untouched since, was swept by the
+						// jobs that ran with expiry.
+						wantCount = 2
+					} else {
+						wantUsage[f.sender.ID] += 5000
+					}
 					got, err := f.Boxes.Get(ctx, f.colleague.ID, c.e.id)
-					if err != nil || len(got.Files) != 2 || len(got.Comments) != 1 || got.FileCount != 3 {
-						t.Fatalf("Get() before expiry: error %v, want the box with its 2 files, 1 comment and an upload", err)
+					if err != nil {
+						t.Fatalf("Get() before expiry: %v", err)
+					}
+					if len(got.Files) != 2 || len(got.Comments) != 1 || got.FileCount != wantCount {
+						t.Errorf("Get() before expiry = %d files, %d comments, %d counted; want 2, 1, %d", len(got.Files), len(got.Comments), got.FileCount, wantCount)
 					}
 					if data, err := f.read(t, f.colleague.ID, c.e.scan.ID); err != nil || len(data) != int(c.e.scan.Size) {
 						t.Errorf("read before expiry: %d bytes, error %v", len(data), err)
@@ -125,8 +137,8 @@ func TestExpireDue(t *testing.T) {
 }
 
 // TestDeleteRacingExpiry: senders deleting files while expiry runs on three
-// instances at once give each file's bytes back once, and every box is deleted
-// and recorded once.
+// instances at once give each file's bytes back once, every box is deleted and
+// recorded once, and nothing of any box is left: no row, no key, no object.
 func TestDeleteRacingExpiry(t *testing.T) {
 	t.Parallel()
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
@@ -139,6 +151,7 @@ func TestDeleteRacingExpiry(t *testing.T) {
 			boxes = append(boxes, id)
 			files = append(files, f.send(t, f.sender.ID, id, fmt.Sprintf("f%d.jpg", i), jpeg(uint64(120+i), 3000)))
 		}
+		f.fill(t, f.box) // files from both sides, a comment, an upload in progress
 		f.Clock.Advance(73 * time.Hour)
 		var wg sync.WaitGroup
 		for _, file := range files {
@@ -162,15 +175,32 @@ func TestDeleteRacingExpiry(t *testing.T) {
 		if n := f.count(t, `SELECT count(*) FROM boxes WHERE sender_id = $1`, f.sender.ID); n != 0 {
 			t.Errorf("%d boxes left after expiry", n)
 		}
-		for _, id := range boxes {
+		for _, id := range append(boxes, f.box) {
 			if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'box.expire' AND box_id = $1`, id); n != 1 {
 				t.Errorf("box %s recorded as expired %d times, want once", id, n)
 			}
 		}
-		if got := f.usage(t, f.sender.ID); got != 0 {
-			t.Errorf("usage = %d after every box expired, want 0", got)
+		for _, who := range []member.ID{f.sender.ID, f.colleague.ID} {
+			if got := f.usage(t, who); got != 0 {
+				t.Errorf("usage of %s = %d after every box expired, want 0", who, got)
+			}
 		}
 		f.checkRecount(t)
+		// Every box of the World has expired: nothing of any is left.
+		f.RunJobs()
+		for _, table := range []string{"boxes", "participants", "files", "comments", "uploads", "upload_chunks"} {
+			if n := f.count(t, "SELECT count(*) FROM "+table); n != 0 {
+				t.Errorf("%d rows left in %s after expiry", n, table)
+			}
+		}
+		if n := f.count(t, `SELECT count(*) FROM seal_keys WHERE id NOT IN (SELECT proof_key FROM members WHERE proof_key IS NOT NULL)`); n != 0 {
+			t.Errorf("%d keys left after expiry besides the members' licence proofs", n)
+		}
+		for _, prefix := range []string{"f/", "p/"} {
+			if keys := f.objects(t, prefix); len(keys) != 0 {
+				t.Errorf("objects left after expiry: %v", keys)
+			}
+		}
 	})
 }
 

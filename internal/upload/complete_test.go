@@ -229,8 +229,9 @@ func TestOnlyTheCreator(t *testing.T) {
 	})
 }
 
-// TestSweepAbandoned: an upload nobody has touched for 24 hours is removed with
-// everything it holds; one touched since — a chunk sent — stays.
+// TestSweepAbandoned: the periodic sweep removes an upload nobody has touched
+// for 24 hours with everything it holds; one touched since — a chunk sent —
+// stays.
 func TestSweepAbandoned(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -240,7 +241,7 @@ func TestSweepAbandoned(t *testing.T) {
 	}{
 		{"23 hours untouched", []time.Duration{23 * time.Hour}, false},
 		{"24 hours untouched", []time.Duration{24 * time.Hour}, true},
-		{"a week untouched", []time.Duration{7 * 24 * time.Hour}, true},
+		{"two days untouched", []time.Duration{48 * time.Hour}, true}, // within its box's 72 hours
 		{"a chunk 20 hours in, 20 hours before", []time.Duration{20 * time.Hour, 20 * time.Hour}, false},
 		{"a chunk 20 hours in, 24 hours before", []time.Duration{20 * time.Hour, 24 * time.Hour}, true},
 	}
@@ -256,9 +257,7 @@ func TestSweepAbandoned(t *testing.T) {
 						f.put(t, i+1)
 					}
 				}
-				if err := f.Uploads.SweepAbandoned(ctx, f.Clock.Now()); err != nil {
-					t.Fatalf("SweepAbandoned() error: %v", err)
-				}
+				f.RunJobs() // the periodic sweep
 				if !tt.wantSwept {
 					if got := f.received(t); len(got) != len(tt.steps) {
 						t.Errorf("received = %v after the sweep, want %d chunks", got, len(tt.steps))
