@@ -32,7 +32,7 @@ func TestComments(t *testing.T) {
 		{name: "only spaces", author: (*fixture).senderID, body: " \r\n\t ", wantCode: "required"},
 		{name: "outsider", author: (*fixture).outsiderID, body: "見えますか", wantErr: box.ErrNotFound},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()

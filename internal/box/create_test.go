@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/featuretest"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
 )
 
 // checkInputError fails t unless err is an *box.InputError for field with code,
@@ -77,20 +79,14 @@ func TestCreate(t *testing.T) {
 		}, field: "recipients", code: "unknown_recipient"},
 		{name: "administrator", to: func(_ *testing.T, f *fixture) []member.ID { return []member.ID{f.Admin().ID} },
 			field: "recipients", code: "unknown_recipient"},
-		{name: "50 recipients", to: func(_ *testing.T, f *fixture) []member.ID {
-			var ids []member.ID
-			for range 50 {
-				ids = append(ids, f.Member(featuretest.NewMember{}).ID)
-			}
-			return ids
-		}, wantExpiry: 72 * time.Hour},
+		{name: "50 recipients", to: func(t *testing.T, f *fixture) []member.ID { return f.crowd(t, 50) }, wantExpiry: 72 * time.Hour},
 		{name: "51 recipients", to: many(51), field: "recipients", code: "too_many_recipients"},
 		{name: "sender awaiting review", sender: func(_ *testing.T, f *fixture) member.ID { return f.Registered(featuretest.NewMember{}).ID },
 			to: colleague, field: "recipients", code: "unknown_recipient"},
 		{name: "administrator as sender", sender: func(_ *testing.T, f *fixture) member.ID { return f.Admin().ID },
 			to: colleague, field: "recipients", code: "unknown_recipient"},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -149,13 +145,7 @@ func TestAddRecipients(t *testing.T) {
 		}, "member_ids", "unknown_recipient", 2},
 		{"the administrator", func(_ *testing.T, f *fixture) []member.ID { return []member.ID{f.Admin().ID} },
 			"member_ids", "unknown_recipient", 2},
-		{"up to 50 recipients", func(_ *testing.T, f *fixture) []member.ID {
-			var ids []member.ID
-			for range 49 {
-				ids = append(ids, f.Member(featuretest.NewMember{}).ID)
-			}
-			return ids
-		}, "", "", 51},
+		{"up to 50 recipients", func(t *testing.T, f *fixture) []member.ID { return f.crowd(t, 49) }, "", "", 51},
 		{"beyond 50 recipients", func(_ *testing.T, f *fixture) []member.ID {
 			var ids []member.ID
 			for i := range 50 {
@@ -164,7 +154,7 @@ func TestAddRecipients(t *testing.T) {
 			return ids
 		}, "member_ids", "too_many_recipients", 2},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -181,4 +171,28 @@ func TestAddRecipients(t *testing.T) {
 			})
 		}
 	})
+}
+
+// crowds are approved members made once per World for the cases that need
+// many recipients; being recipients harms no other case.
+var crowds struct {
+	sync.Mutex
+	m map[*server.Instance][]member.ID
+}
+
+// crowd returns n approved members of f's World (at most 50), none of them the
+// fixture's.
+func (f *fixture) crowd(t *testing.T, n int) []member.ID {
+	t.Helper()
+	crowds.Lock()
+	defer crowds.Unlock()
+	if crowds.m == nil {
+		crowds.m = map[*server.Instance][]member.ID{}
+	}
+	ids := crowds.m[f.Instance]
+	for len(ids) < box.MaxRecipients {
+		ids = append(ids, f.Member(featuretest.NewMember{}).ID)
+	}
+	crowds.m[f.Instance] = ids
+	return ids[:n]
 }

@@ -219,7 +219,7 @@ func TestWithdrawal(t *testing.T) {
 		{"recipient", func(f *fixture) *member.Member { return f.colleague }, false},
 		{"outsider", func(f *fixture) *member.Member { return f.outsider }, false},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()

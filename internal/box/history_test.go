@@ -80,7 +80,7 @@ func TestHistory(t *testing.T) {
 			return want{f.sender.ID, "file.delete", string(file.ID)}
 		}},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -195,7 +195,7 @@ func TestWriteZip(t *testing.T) {
 // its chunks, giving exactly the bytes sent; a deleted file cannot be opened.
 func TestContent(t *testing.T) {
 	t.Parallel()
-	featuretest.Each(t, featuretest.Options{Env: smallChunks}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		ctx := t.Context()
 		f := newFixture(t, w)
 		data := jpeg(50, 600_000) // 256 KiB, 256 KiB, the rest

@@ -49,7 +49,7 @@ func TestReserve(t *testing.T) {
 		{"over the quota across boxes", []reservation{{0, 1_000_000_000}, {1, 1_000_000_000}}, reservation{2, 1}, box.ErrQuota},
 		{"a box that does not exist", nil, reservation{-1, 1}, box.ErrNotFound},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -116,7 +116,7 @@ func TestRelease(t *testing.T) {
 		{"into its box", func(f *fixture) box.ID { return f.box }},
 		{"after its box is gone", func(*fixture) box.ID { return "zzzzzzzzzzzzzzzzzzzzzzzzzz" }},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -236,7 +236,7 @@ func TestRecount(t *testing.T) {
 			return a.Size + b.Size + 7000
 		}},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()

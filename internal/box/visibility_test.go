@@ -89,7 +89,7 @@ func TestOutsidersLearnNothing(t *testing.T) {
 		}},
 		{"no one", func(*testing.T, *fixture) member.ID { return "" }},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -150,7 +150,7 @@ func TestParticipantsSeeEverything(t *testing.T) {
 			return f.outsider.ID
 		}, "recipient"},
 	}
-	featuretest.Each(t, featuretest.Options{Env: smallChunks}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -229,7 +229,7 @@ func TestOnlyTheSender(t *testing.T) {
 			return f.Boxes.DeleteFile(ctx, f.outsider.ID, fs.scan.ID, "")
 		}, box.ErrNotFound, nil},
 	}
-	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()

@@ -16,6 +16,7 @@ import (
 	"image/png"
 	"io"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -70,9 +71,14 @@ func New(t testing.TB, database string, o Options) *World {
 	return &World{Instance: in, T: t, Clock: clk}
 }
 
-// RunJobs runs every background job that is due now, until none is left.
+// RunJobs runs every background job that is due now, until none is left. Calls
+// on one World (from parallel subtests) take turns, so that when RunJobs
+// returns no job that was due is still running.
 func (w *World) RunJobs() {
 	w.T.Helper()
+	mu := jobsLock(w.Instance)
+	mu.Lock()
+	defer mu.Unlock()
 	for range 20 {
 		n, err := w.Jobs.RunDue(context.Background())
 		if err != nil {
@@ -162,7 +168,10 @@ func (w *World) Member(m NewMember) *member.Member {
 // yet or not.
 func (w *World) Mail(addr string) []mail.Message {
 	w.T.Helper()
-	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 ORDER BY created_at, id`, mail.JobKind)
+	// LIKE only narrows the search (a World shared by many tests holds many
+	// mails); the addresses are compared below.
+	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 AND payload LIKE $2 ORDER BY created_at, id`,
+		mail.JobKind, "%"+addr+"%")
 	if err != nil {
 		w.T.Fatal(err)
 	}
@@ -208,14 +217,25 @@ func (w *World) LinkToken(addr, path string) string {
 
 // ProofPNG is a small licence image, as a member uploads at registration.
 func ProofPNG(t testing.TB) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 64, 40))
-	for i := range img.Pix {
-		img.Pix[i] = byte(i * 7)
+	proof.once.Do(func() {
+		img := image.NewRGBA(image.Rect(0, 0, 64, 40))
+		for i := range img.Pix {
+			img.Pix[i] = byte(i * 7)
+		}
+		img.Set(1, 1, color.Black)
+		var b bytes.Buffer
+		proof.err = png.Encode(&b, img)
+		proof.png = b.Bytes()
+	})
+	if proof.err != nil {
+		t.Fatal(proof.err)
 	}
-	img.Set(1, 1, color.Black)
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return bytes.Clone(proof.png)
+}
+
+// proof is ProofPNG's image, encoded once: every member of every World has one.
+var proof struct {
+	once sync.Once
+	png  []byte
+	err  error
 }

@@ -3,6 +3,8 @@ package featuretest
 import (
 	"sync"
 	"testing"
+
+	"github.com/medbox-jp/medbox/internal/server"
 )
 
 // adminMu serialises the creation of a World's administrator by For.
@@ -25,4 +27,12 @@ func (w *World) For(t testing.TB) *World {
 	c := *w
 	c.T = t
 	return &c
+}
+
+// jobsLocks are the locks by which the views of a World take turns in RunJobs.
+var jobsLocks sync.Map // *server.Instance → *sync.Mutex
+
+func jobsLock(in *server.Instance) *sync.Mutex {
+	mu, _ := jobsLocks.LoadOrStore(in, new(sync.Mutex))
+	return mu.(*sync.Mutex)
 }

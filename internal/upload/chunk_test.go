@@ -57,7 +57,7 @@ func TestPutChunk(t *testing.T) {
 		{name: "a chunk past the end", n: 3, body: func(d []byte) []byte { return part(d, 2) }, wantErr: upload.ErrBadChunk},
 		{name: "a negative chunk", n: -1, body: func(d []byte) []byte { return part(d, 0) }, wantErr: upload.ErrBadChunk},
 	}
-	featuretest.Each(t, opts, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -168,7 +168,7 @@ func (c *cancelAtEOF) Read(p []byte) (int, error) {
 // died). A client gone after its last byte leaves the chunk acknowledged.
 func TestChunkClaims(t *testing.T) {
 	t.Parallel()
-	featuretest.Each(t, opts, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		t.Run("busy while another request writes it", func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()

@@ -47,7 +47,7 @@ func TestComplete(t *testing.T) {
 		{name: "a program named .jpg", fileName: "photo.jpg", data: exe(300_000), wantRefusal: filetype.CodeExecutable},
 		{name: "a script named .jpg", fileName: "photo.jpg", data: script, wantRefusal: filetype.CodeScript},
 	}
-	featuretest.Each(t, opts, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -137,7 +137,7 @@ func TestAbort(t *testing.T) {
 		{"some chunks", []int{0, 2}},
 		{"every chunk", []int{0, 1, 2}},
 	}
-	featuretest.Each(t, opts, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -200,7 +200,7 @@ func TestOnlyTheCreator(t *testing.T) {
 		{"administrator", func(f *fixture) member.ID { return f.Admin().ID }},
 		{"no one", func(*fixture) member.ID { return "" }},
 	}
-	featuretest.Each(t, opts, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
@@ -388,7 +388,7 @@ func TestBoxDeletionLetsGoOfUploads(t *testing.T) {
 // recount adds to the files.
 func TestReserved(t *testing.T) {
 	t.Parallel()
-	featuretest.Each(t, opts, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		ctx := t.Context()
 		f := newFixture(t, w)
 		f.begin(t, f.sender.ID, f.box, "a.jpg", make([]byte, 2500))

@@ -67,7 +67,7 @@ func TestCreate(t *testing.T) {
 		{name: "by an administrator", who: func(f *fixture) member.ID { return f.Admin().ID }, fileName: "a.jpg", size: 10, wantErr: box.ErrNotFound},
 		{name: "into no box", into: func(*fixture, *testing.T) box.ID { return "zzzzzzzzzzzzzzzzzzzzzzzzzz" }, fileName: "a.jpg", size: 10, wantErr: box.ErrNotFound},
 	}
-	featuretest.Each(t, opts, func(t *testing.T, w *featuretest.World) {
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
