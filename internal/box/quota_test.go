@@ -149,6 +149,34 @@ func TestRelease(t *testing.T) {
 	})
 }
 
+// TestReserveGoesWithItsTransaction: a reservation is made in the caller's
+// transaction, so when that transaction fails — the upload row could not be
+// written, say — nothing was reserved.
+func TestReserveGoesWithItsTransaction(t *testing.T) {
+	t.Parallel()
+	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
+		ctx := t.Context()
+		f := newFixture(t, w)
+		failed := errors.New("the caller's next step failed")
+		err := f.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+			if err := f.Boxes.ReserveTx(ctx, tx, f.sender.ID, f.box, 5000); err != nil {
+				return err
+			}
+			return failed
+		})
+		if !errors.Is(err, failed) {
+			t.Fatalf("Tx() error = %v, want %v", err, failed)
+		}
+		b, err := f.Boxes.Get(ctx, f.sender.ID, f.box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used := f.usage(t, f.sender.ID); used != 0 || b.FileCount != 0 || b.Bytes != 0 {
+			t.Errorf("after the failed transaction: usage %d, box %d files of %d bytes; want nothing", used, b.FileCount, b.Bytes)
+		}
+	})
+}
+
 // TestConcurrentUploadsNeverPassTheQuota (R-S2): 50 uploads started at once by one
 // member near the limit, into several boxes; those that fit are accepted and
 // the rest refused, and the stored usage is never above the quota and equals a
