@@ -134,14 +134,14 @@ func TestAddRecipients(t *testing.T) {
 		field, code string
 		wantPeople  int
 	}{
-		{"a colleague", func(_ *testing.T, f *fixture) []member.ID { return []member.ID{f.outsider.ID} }, "", "", 3},
+		{"a colleague", func(_ *testing.T, f *fixture) []member.ID { return []member.ID{f.outsider().ID} }, "", "", 3},
 		{"twice the same, and those already in", func(_ *testing.T, f *fixture) []member.ID {
-			return []member.ID{f.outsider.ID, f.outsider.ID, f.colleague.ID, f.sender.ID}
+			return []member.ID{f.outsider().ID, f.outsider().ID, f.colleague.ID, f.sender.ID}
 		}, "", "", 3},
 		{"only those already in", func(_ *testing.T, f *fixture) []member.ID { return []member.ID{f.colleague.ID, f.sender.ID} },
 			"member_ids", "choose_recipient", 2},
 		{"a member awaiting review", func(_ *testing.T, f *fixture) []member.ID {
-			return []member.ID{f.outsider.ID, f.Registered(featuretest.NewMember{}).ID}
+			return []member.ID{f.outsider().ID, f.Registered(featuretest.NewMember{}).ID}
 		}, "member_ids", "unknown_recipient", 2},
 		{"the administrator", func(_ *testing.T, f *fixture) []member.ID { return []member.ID{f.Admin().ID} },
 			"member_ids", "unknown_recipient", 2},

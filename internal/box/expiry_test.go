@@ -217,7 +217,7 @@ func TestWithdrawal(t *testing.T) {
 	}{
 		{"sender", func(f *fixture) *member.Member { return f.sender }, true},
 		{"recipient", func(f *fixture) *member.Member { return f.colleague }, false},
-		{"outsider", func(f *fixture) *member.Member { return f.outsider }, false},
+		{"outsider", (*fixture).outsider, false},
 	}
 	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {

@@ -63,7 +63,7 @@ func TestHistory(t *testing.T) {
 			return want{f.colleague.ID, "box.comment", c.ID}
 		}},
 		{"sender adds a recipient", func(ctx context.Context, t *testing.T, f *fixture) want {
-			if err := f.Boxes.AddRecipients(ctx, f.sender.ID, f.box, []member.ID{f.outsider.ID}, ""); err != nil {
+			if err := f.Boxes.AddRecipients(ctx, f.sender.ID, f.box, []member.ID{f.outsider().ID}, ""); err != nil {
 				t.Fatal(err)
 			}
 			return want{f.sender.ID, "box.add_recipients", string(f.box)}

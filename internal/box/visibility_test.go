@@ -40,7 +40,7 @@ var boxOps = []struct {
 		return err
 	}},
 	{"AddRecipients", func(ctx context.Context, f *fixture, actor member.ID, id box.ID, _ box.FileID) error {
-		return f.Boxes.AddRecipients(ctx, actor, id, []member.ID{f.outsider.ID}, "192.0.2.7")
+		return f.Boxes.AddRecipients(ctx, actor, id, []member.ID{f.outsider().ID}, "192.0.2.7")
 	}},
 	{"WriteZip", func(ctx context.Context, f *fixture, actor member.ID, id box.ID, _ box.FileID) error {
 		return f.Boxes.WriteZip(ctx, actor, id, io.Discard, "192.0.2.7")
@@ -74,7 +74,7 @@ func TestOutsidersLearnNothing(t *testing.T) {
 		name  string
 		actor func(t *testing.T, f *fixture) member.ID
 	}{
-		{"another member", func(_ *testing.T, f *fixture) member.ID { return f.outsider.ID }},
+		{"another member", func(_ *testing.T, f *fixture) member.ID { return f.outsider().ID }},
 		{"administrator", func(_ *testing.T, f *fixture) member.ID { return f.Admin().ID }},
 		{"member awaiting review", func(_ *testing.T, f *fixture) member.ID { return f.Registered(featuretest.NewMember{}).ID }},
 		{"withdrawn recipient", func(t *testing.T, f *fixture) member.ID {
@@ -144,10 +144,10 @@ func TestParticipantsSeeEverything(t *testing.T) {
 		{"sender", func(_ *testing.T, f *fixture) member.ID { return f.sender.ID }, "sender"},
 		{"recipient", func(_ *testing.T, f *fixture) member.ID { return f.colleague.ID }, "recipient"},
 		{"recipient added later", func(t *testing.T, f *fixture) member.ID {
-			if err := f.Boxes.AddRecipients(t.Context(), f.sender.ID, f.box, []member.ID{f.outsider.ID}, ""); err != nil {
+			if err := f.Boxes.AddRecipients(t.Context(), f.sender.ID, f.box, []member.ID{f.outsider().ID}, ""); err != nil {
 				t.Fatalf("AddRecipients() error: %v", err)
 			}
-			return f.outsider.ID
+			return f.outsider().ID
 		}, "recipient"},
 	}
 	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {
@@ -208,10 +208,10 @@ func TestOnlyTheSender(t *testing.T) {
 		gone func(fs files) *box.File
 	}{
 		{"sender adds a colleague", func(ctx context.Context, f *fixture, _ files) error {
-			return f.Boxes.AddRecipients(ctx, f.sender.ID, f.box, []member.ID{f.outsider.ID}, "")
+			return f.Boxes.AddRecipients(ctx, f.sender.ID, f.box, []member.ID{f.outsider().ID}, "")
 		}, nil, nil},
 		{"recipient may not add", func(ctx context.Context, f *fixture, _ files) error {
-			return f.Boxes.AddRecipients(ctx, f.colleague.ID, f.box, []member.ID{f.outsider.ID}, "")
+			return f.Boxes.AddRecipients(ctx, f.colleague.ID, f.box, []member.ID{f.outsider().ID}, "")
 		}, box.ErrNotSender, nil},
 		{"sender deletes their file", func(ctx context.Context, f *fixture, fs files) error {
 			return f.Boxes.DeleteFile(ctx, f.sender.ID, fs.scan.ID, "")
@@ -226,7 +226,7 @@ func TestOnlyTheSender(t *testing.T) {
 			return f.Boxes.DeleteFile(ctx, f.sender.ID, fs.reply.ID, "")
 		}, box.ErrNotSender, nil},
 		{"outsider learns nothing", func(ctx context.Context, f *fixture, fs files) error {
-			return f.Boxes.DeleteFile(ctx, f.outsider.ID, fs.scan.ID, "")
+			return f.Boxes.DeleteFile(ctx, f.outsider().ID, fs.scan.ID, "")
 		}, box.ErrNotFound, nil},
 	}
 	featuretest.EachShared(t, shared, func(t *testing.T, w *featuretest.World) {

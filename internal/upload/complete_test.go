@@ -196,7 +196,7 @@ func TestOnlyTheCreator(t *testing.T) {
 		who  func(*fixture) member.ID
 	}{
 		{"recipient of the box", func(f *fixture) member.ID { return f.colleague.ID }},
-		{"another member", func(f *fixture) member.ID { return f.outsider.ID }},
+		{"another member", func(f *fixture) member.ID { return f.outsider().ID }},
 		{"administrator", func(f *fixture) member.ID { return f.Admin().ID }},
 		{"no one", func(*fixture) member.ID { return "" }},
 	}

@@ -63,7 +63,7 @@ func TestCreate(t *testing.T) {
 			}
 			return f.otherBox(t)
 		}, fileName: "a.jpg", size: 2_000_000_000 - 2*999_000_000 - size + 1, wantErr: box.ErrQuota},
-		{name: "by an outsider", who: func(f *fixture) member.ID { return f.outsider.ID }, fileName: "a.jpg", size: 10, wantErr: box.ErrNotFound},
+		{name: "by an outsider", who: func(f *fixture) member.ID { return f.outsider().ID }, fileName: "a.jpg", size: 10, wantErr: box.ErrNotFound},
 		{name: "by an administrator", who: func(f *fixture) member.ID { return f.Admin().ID }, fileName: "a.jpg", size: 10, wantErr: box.ErrNotFound},
 		{name: "into no box", into: func(*fixture, *testing.T) box.ID { return "zzzzzzzzzzzzzzzzzzzzzzzzzz" }, fileName: "a.jpg", size: 10, wantErr: box.ErrNotFound},
 	}
