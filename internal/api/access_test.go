@@ -153,7 +153,7 @@ func TestTokens(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := &fixture{World: w.Within(t), t: t, h: srv.Handler()}
+				f := &fixture{World: w.For(t), t: t, h: srv.Handler()}
 				c := tt.request(t, f)
 				if c.path == "" {
 					c.path = "/api/v1/me"
@@ -209,7 +209,7 @@ func TestReauthRequired(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, w.Within(t))
+				f := newFixture(t, w.For(t))
 				f.Clock.Advance(auth.ReauthWindow + time.Minute)
 				c := tt.call(f)
 				c.token = f.tokens[tt.as]

@@ -25,7 +25,7 @@ import (
 
 // TestMain lets the test binary act as the DICOM worker, for the previews of
 // the DICOM file the seed sends.
-func TestMain(m *testing.M) { featuretest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(featuretest.Main(m)) }
 
 // engines names the databases a World may stand on.
 var engines = []string{"sqlite", "postgres"}

@@ -62,7 +62,7 @@ func TestRestoreRefuses(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					dest := blobtest.NewMemory()
-					m, err := backup.Run(ctx, options(src.Within(t), 7), dest)
+					m, err := backup.Run(ctx, options(src.For(t), 7), dest)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -68,7 +68,7 @@ func (s *Service) Create(ctx context.Context, sender member.ID, d Draft, addr st
 	now := s.now()
 	id := ID(newID())
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if err := requireExchanging(ctx, tx, append([]member.ID{sender}, to...)); err != nil {
+		if err := requireExchanging(ctx, tx, "recipients", append([]member.ID{sender}, to...)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO boxes (id, sender_id, message, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
@@ -124,7 +124,7 @@ func (s *Service) AddRecipients(ctx context.Context, actor member.ID, id ID, who
 		if len(b.Participants)+len(added) > MaxRecipients+1 {
 			return &InputError{"member_ids", "too_many_recipients"}
 		}
-		if err := requireExchanging(ctx, tx, added); err != nil {
+		if err := requireExchanging(ctx, tx, "member_ids", added); err != nil {
 			return err
 		}
 		for _, m := range added {
@@ -150,9 +150,10 @@ func addParticipant(ctx context.Context, tx *sqldb.Tx, id ID, m member.ID, role 
 }
 
 // requireExchanging refuses unless every id is an approved member (not an
-// administrator, not pending or suspended). A bad id is reported like an unknown
-// one, so the answer does not tell what kind of account it is.
-func requireExchanging(ctx context.Context, tx *sqldb.Tx, ids []member.ID) error {
+// administrator, not pending or suspended), naming field, the request's field
+// that held the ids. A bad id is reported like an unknown one, so the answer
+// does not tell what kind of account it is.
+func requireExchanging(ctx context.Context, tx *sqldb.Tx, field string, ids []member.ID) error {
 	for _, id := range ids {
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM members WHERE id = $1 AND role = 'member' AND status = 'active'`, id).Scan(&n)
@@ -160,7 +161,7 @@ func requireExchanging(ctx context.Context, tx *sqldb.Tx, ids []member.ID) error
 			return fmt.Errorf("check member %s: %w", id, err)
 		}
 		if n == 0 {
-			return &InputError{"recipients", "unknown_recipient"}
+			return &InputError{field, "unknown_recipient"}
 		}
 	}
 	return nil

@@ -32,6 +32,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/server"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
+	"sync"
 )
 
 // World is one wired instance for a test, and the people in it.
@@ -80,22 +81,14 @@ func New(t testing.TB, database string, o Options) *World {
 	return &World{Instance: in, T: t, Clock: clk}
 }
 
-// Within returns w for a subtest t: the same instance, clock and people, whose
-// helpers fail t rather than the test that made w. Cases of a table share one
-// World this way, each with members of its own.
-func (w *World) Within(t testing.TB) *World {
-	c := *w
-	c.T = t
-	if w.admin == nil {
-		w.admin = c.Admin()
-	}
-	c.admin = w.admin
-	return &c
-}
-
-// RunJobs runs every background job that is due now, until none is left.
+// RunJobs runs every background job that is due now, until none is left. Calls
+// on one World (from parallel subtests) take turns, so that when RunJobs
+// returns no job that was due is still running.
 func (w *World) RunJobs() {
 	w.T.Helper()
+	mu := jobsLock(w.Instance)
+	mu.Lock()
+	defer mu.Unlock()
 	for range 20 {
 		n, err := w.Jobs.RunDue(context.Background())
 		if err != nil {
@@ -184,20 +177,23 @@ func (w *World) Member(m NewMember) *member.Member {
 // Mail returns every message to addr so far, oldest first: those already
 // delivered (to the World's outbox) and then those still queued. A delivered
 // message has no Link; its link is in its Text.
+//
+// The queue is read before the outbox: another test's RunJobs may send a
+// message meanwhile, and the queue writes the message out before it marks the
+// job done, so a message missing from the first read is in the second. One
+// seen in both counts once.
 func (w *World) Mail(addr string) []mail.Message {
 	w.T.Helper()
-	var out []mail.Message
-	for _, m := range w.delivered() {
-		if slices.Contains(m.To, addr) {
-			out = append(out, m)
-		}
-	}
 	// A sent message's job keeps no payload: the queue erases what it carried.
-	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 AND state <> 'done' ORDER BY created_at, id`, mail.JobKind)
+	// LIKE only narrows the search (a World shared by many tests holds many
+	// mails); the addresses are compared below.
+	rows, err := w.DB.QueryContext(context.Background(), `SELECT payload FROM jobs WHERE kind = $1 AND state <> 'done' AND payload LIKE $2 ORDER BY created_at, id`,
+		mail.JobKind, "%"+addr+"%")
 	if err != nil {
 		w.T.Fatal(err)
 	}
 	defer rows.Close()
+	var queued []mail.Message
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
@@ -208,11 +204,24 @@ func (w *World) Mail(addr string) []mail.Message {
 			continue
 		}
 		if slices.Contains(m.To, addr) {
-			out = append(out, m)
+			queued = append(queued, m)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		w.T.Fatal(err)
+	}
+	var out []mail.Message
+	sent := map[string]bool{}
+	for _, m := range w.delivered() {
+		if slices.Contains(m.To, addr) {
+			out = append(out, m)
+			sent[m.ID] = true
+		}
+	}
+	for _, m := range queued {
+		if !sent[m.ID] {
+			out = append(out, m)
+		}
 	}
 	return out
 }
@@ -288,14 +297,25 @@ func (w *World) LinkToken(addr, path string) string {
 
 // ProofPNG is a small licence image, as a member uploads at registration.
 func ProofPNG(t testing.TB) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 64, 40))
-	for i := range img.Pix {
-		img.Pix[i] = byte(i * 7)
+	proof.once.Do(func() {
+		img := image.NewRGBA(image.Rect(0, 0, 64, 40))
+		for i := range img.Pix {
+			img.Pix[i] = byte(i * 7)
+		}
+		img.Set(1, 1, color.Black)
+		var b bytes.Buffer
+		proof.err = png.Encode(&b, img)
+		proof.png = b.Bytes()
+	})
+	if proof.err != nil {
+		t.Fatal(proof.err)
 	}
-	img.Set(1, 1, color.Black)
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return bytes.Clone(proof.png)
+}
+
+// proof is ProofPNG's image, encoded once: every member of every World has one.
+var proof struct {
+	once sync.Once
+	png  []byte
+	err  error
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/medbox-jp/medbox/internal/featuretest"
 	"github.com/medbox-jp/medbox/internal/member"
+	"github.com/medbox-jp/medbox/internal/server"
 )
 
 func TestWorldMakesApprovedMembers(t *testing.T) {
@@ -42,4 +43,25 @@ func TestMailKeepsWhatWasSent(t *testing.T) {
 			t.Errorf("delivered message lost its parts: %+v", sent[0])
 		}
 	})
+}
+
+func TestEachSharedSharesPostgres(t *testing.T) {
+	instances := map[string][]*server.Instance{}
+	for range 2 {
+		t.Run("test", func(t *testing.T) {
+			featuretest.EachShared(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
+				if w.T != t {
+					t.Error("the World handed to fn does not report to its test")
+				}
+				name := t.Name()[strings.LastIndex(t.Name(), "/")+1:]
+				instances[name] = append(instances[name], w.Instance)
+			})
+		})
+	}
+	if p := instances["postgres"]; len(p) == 2 && p[0] != p[1] {
+		t.Error("two tests got different PostgreSQL Worlds, want one shared")
+	}
+	if s := instances["sqlite"]; len(s) != 2 || s[0] == s[1] {
+		t.Errorf("two tests got SQLite Worlds %v, want one each", s)
+	}
 }

@@ -3,6 +3,7 @@ package featuretest
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/member"
@@ -41,4 +42,16 @@ func (w *World) AddFile(by member.ID, b box.ID, name string, data []byte) *box.F
 		w.T.Fatalf("complete upload of %s: %v", name, err)
 	}
 	return f
+}
+
+// JPEG returns n deterministic pseudo-random bytes (the same for the same seed)
+// that the content check takes for a JPEG.
+func JPEG(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	copy(b, []byte{0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00})
+	return b
 }

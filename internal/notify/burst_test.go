@@ -59,7 +59,7 @@ func TestBurstBecomesOneMail(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{Env: map[string]string{"MEDBOX_MAX_FILES": "50"}}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, w.Within(t))
+				f := newFixture(t, w.For(t))
 				f.share(0)
 				f.afterWindow()
 				f.view(f.rcpt) // what follows is news again

@@ -14,11 +14,12 @@ import (
 	"github.com/medbox-jp/medbox/internal/mail"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/notify"
+	"os"
 )
 
 // TestMain lets the test binary act as the DICOM worker (privacy_test.go sends a
 // DICOM file, whose preview decodes in that worker).
-func TestMain(m *testing.M) { featuretest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(featuretest.Main(m)) }
 
 // fixture is a World with four members: a sender, two recipients of the box the
 // sender opens, and an outsider who is in no box.

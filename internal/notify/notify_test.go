@@ -50,7 +50,7 @@ func TestEventsMailWhom(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, w.Within(t))
+				f := newFixture(t, w.For(t))
 				f.share(0)
 				f.afterWindow()
 				if tt.act != nil {
@@ -114,7 +114,7 @@ func TestTriggersAreEachMembers(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, w.Within(t))
+				f := newFixture(t, w.For(t))
 				if tt.off != "" {
 					if _, err := f.Notify.SetSettings(context.Background(), f.rcpt.ID, notify.Settings{tt.off: false}, featuretest.Addr); err != nil {
 						t.Fatal(err)
@@ -186,7 +186,7 @@ func TestSettings(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				m := w.Within(t).Member(featuretest.NewMember{})
+				m := w.For(t).Member(featuretest.NewMember{})
 				var err error
 				for _, c := range tt.changes {
 					_, err = w.Notify.SetSettings(context.Background(), m.ID, c, featuretest.Addr)
@@ -221,7 +221,7 @@ func TestMailSpeaksTheMembersLanguage(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.lang, func(t *testing.T) {
-				f := newFixture(t, w.Within(t))
+				f := newFixture(t, w.For(t))
 				if _, err := f.Members.UpdateProfile(context.Background(), f.rcpt.ID, member.Profile{Lang: &tt.lang}, featuretest.Addr); err != nil {
 					t.Fatal(err)
 				}

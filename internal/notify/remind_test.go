@@ -65,7 +65,7 @@ func TestRemindersAndExpiryWarnings(t *testing.T) {
 	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, w.Within(t))
+				f := newFixture(t, w.For(t))
 				f.share(tt.expires)
 				f.afterWindow()
 				for _, s := range tt.steps {

@@ -15,11 +15,12 @@ import (
 	"github.com/medbox-jp/medbox/internal/featuretest"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/web"
+	"os"
 )
 
 // TestMain lets the test binary act as the DICOM worker, for the preview of
 // the DICOM file a box page shows.
-func TestMain(m *testing.M) { featuretest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(featuretest.Main(m)) }
 
 // visitors are the kinds of browser every page is opened by.
 var visitors = []string{"stranger", "owes factor", "owes enrolment", "pending", "member", "outsider", "admin"}
