@@ -74,6 +74,7 @@ func (p *page) accessible(where string) {
 		}
 	}
 	p.axeLog = append(p.axeLog, vs...)
+	p.pages++
 	f, err := os.OpenFile(filepath.Join(p.dir, "axe.txt"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		p.t.Fatal(err)

@@ -98,13 +98,17 @@ var chromiumKeys = map[string]string{
 	"PageUp": kb.PageUp, "PageDown": kb.PageDown,
 }
 
-func (c chromiumTab) press(ctx context.Context, key string) error {
-	if k, ok := chromiumKeys[key]; ok {
-		key = k
-	} else if len([]rune(key)) != 1 {
-		return fmt.Errorf("no key %q", key)
+func (c chromiumTab) press(ctx context.Context, keys ...string) error {
+	var acts []chromedp.Action[chromedp.Void]
+	for _, key := range keys {
+		if k, ok := chromiumKeys[key]; ok {
+			key = k
+		} else if len([]rune(key)) != 1 {
+			return fmt.Errorf("no key %q", key)
+		}
+		acts = append(acts, chromedp.KeyEvent(key))
 	}
-	return c.run(ctx, chromedp.KeyEvent(key))
+	return c.run(ctx, acts...)
 }
 
 func (c chromiumTab) typeText(ctx context.Context, text string) error {

@@ -227,12 +227,12 @@ func (f *firefoxTab) drag(ctx context.Context, x0, y0, x1, y1 float64, steps int
 	return f.perform(ctx, pointerActions(dragPoints(x0, y0, x1, y1, steps)...))
 }
 
-func (f *firefoxTab) press(ctx context.Context, key string) error {
-	k, err := webdriverKey(key)
+func (f *firefoxTab) press(ctx context.Context, keys ...string) error {
+	vs, err := webdriverKeyValues(keys)
 	if err != nil {
 		return err
 	}
-	return f.perform(ctx, keyActions(k))
+	return f.perform(ctx, keyActions(vs...))
 }
 
 func (f *firefoxTab) typeText(ctx context.Context, text string) error {

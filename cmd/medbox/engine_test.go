@@ -28,9 +28,10 @@ type tab interface {
 	// drag moves the primary pointer (a finger where the engine emulates a
 	// phone, else the mouse) from one point to another in steps.
 	drag(ctx context.Context, x0, y0, x1, y1 float64, steps int) error
-	// press sends one key, named as KeyboardEvent.key names it ("ArrowRight",
-	// "Enter", "Tab", "PageDown", ","), to the focused element.
-	press(ctx context.Context, key string) error
+	// press sends keys one after the other, each named as KeyboardEvent.key
+	// names it ("ArrowRight", "Enter", "Tab", "PageDown", ","), to whatever has
+	// focus.
+	press(ctx context.Context, keys ...string) error
 	// typeText types text into the focused element.
 	typeText(ctx context.Context, text string) error
 	// setFiles chooses files for the <input type=file> matched by sel.
@@ -74,6 +75,7 @@ type page struct {
 	dir    string
 	shot   int
 	axeLog []axeViolation // every violation accessible found
+	pages  int            // how many pages accessible checked
 }
 
 func openPage(t testing.TB, e engine, vp viewport) *page {
@@ -194,13 +196,13 @@ func (p *page) typeInto(sel, text string) {
 	}
 }
 
-// press sends one key to the focused element.
-func (p *page) press(key string) {
+// press sends keys, one after the other, to whatever has focus.
+func (p *page) press(keys ...string) {
 	p.t.Helper()
 	ctx, cancel := p.ctx()
 	defer cancel()
-	if err := p.tab.press(ctx, key); err != nil {
-		p.fail("press "+key, err)
+	if err := p.tab.press(ctx, keys...); err != nil {
+		p.fail("press "+strings.Join(keys, " "), err)
 	}
 }
 

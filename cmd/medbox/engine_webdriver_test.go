@@ -34,15 +34,19 @@ func keyActions(keys ...string) map[string]any {
 	return map[string]any{"type": "key", "id": "keyboard", "actions": acts}
 }
 
-// webdriverKey returns the action value of a key named as press names it.
-func webdriverKey(key string) (string, error) {
-	if k, ok := webdriverKeys[key]; ok {
-		return k, nil
+// webdriverKeyValues returns the action values of keys named as press names them.
+func webdriverKeyValues(keys []string) ([]string, error) {
+	var vs []string
+	for _, key := range keys {
+		if k, ok := webdriverKeys[key]; ok {
+			vs = append(vs, k)
+		} else if len([]rune(key)) == 1 {
+			vs = append(vs, key)
+		} else {
+			return nil, fmt.Errorf("no key %q", key)
+		}
 	}
-	if len([]rune(key)) == 1 {
-		return key, nil
-	}
-	return "", fmt.Errorf("no key %q", key)
+	return vs, nil
 }
 
 // pointerActions is a mouse that moves to the first point, presses, moves

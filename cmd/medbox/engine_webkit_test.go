@@ -40,7 +40,7 @@ func startWebKitTab(t testing.TB, vp viewport, preload string) tab {
 		browsers = []string{b}
 	}
 	if len(browsers) == 0 {
-		lookTool(t, "MiniBrowser (Debian package webkit2gtk-driver)")
+		lookTool(t, "MiniBrowser (Debian package libwebkit2gtk-4.1-0)")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -168,12 +168,12 @@ func (w *webkitTab) drag(ctx context.Context, x0, y0, x1, y1 float64, steps int)
 	return w.perform(ctx, pointerActions(dragPoints(x0, y0, x1, y1, steps)...))
 }
 
-func (w *webkitTab) press(ctx context.Context, key string) error {
-	k, err := webdriverKey(key)
+func (w *webkitTab) press(ctx context.Context, keys ...string) error {
+	vs, err := webdriverKeyValues(keys)
 	if err != nil {
 		return err
 	}
-	return w.perform(ctx, keyActions(k))
+	return w.perform(ctx, keyActions(vs...))
 }
 
 // typeText sends the text to the focused element with "element send keys",

@@ -57,6 +57,7 @@ func journey(t *testing.T, e engine, vp viewport) {
 	// Sign in.
 	p.open(in.url + "/login")
 	p.accessible("login")
+	p.everyControlByKeyboard("login")
 	p.typeInto(`input[name=email]`, "sender@a.example.jp")
 	p.typeInto(`input[name=password]`, senderPassword)
 	p.follow(`form[action="/login"] button`, "/")
@@ -77,6 +78,7 @@ func journey(t *testing.T, e engine, vp viewport) {
 		t.Errorf("the message reads %q after adding a colleague, want %q", got, msg)
 	}
 	p.accessible("new box, colleague chosen")
+	p.everyControlByKeyboard("new box")
 	p.screenshot("new-box")
 	p.fitsWidth("new box")
 	p.follow(`#new-box button.primary`, "/boxes/")
@@ -93,6 +95,7 @@ func journey(t *testing.T, e engine, vp viewport) {
 	p.open(boxURL)
 	p.waitFor("thumbnails", `[...document.querySelectorAll('#files img')].filter(i => i.complete && i.naturalWidth > 0).length === 3`, 20*time.Second)
 	p.accessible("box with files")
+	p.everyControlByKeyboard("box")
 	p.screenshot("box-files")
 	p.fitsWidth("box page")
 	files := js[map[string]string](p, `Object.fromEntries([...document.querySelectorAll('#files a.file-name')].map(a => [a.textContent.trim(), a.getAttribute('href')]))`)
@@ -108,6 +111,7 @@ func journey(t *testing.T, e engine, vp viewport) {
 	p.screenshot("viewer")
 	p.fitsWidth("viewer")
 	p.accessible("viewer")
+	p.everyControlByKeyboard("viewer")
 
 	// A drag across the image changes the window, and the pixels with it.
 	before := js[canvasState](p, canvasInfo)
@@ -133,6 +137,7 @@ func journey(t *testing.T, e engine, vp viewport) {
 	p.open(in.url + files["紹介状.pdf"])
 	p.waitFor("PDF page shown", `(i => i && i.complete && i.naturalWidth > 0)(document.querySelector('#viewer-pdf img'))`, 10*time.Second)
 	p.accessible("pdf")
+	p.everyControlByKeyboard("pdf")
 	p.screenshot("pdf")
 	p.fitsWidth("pdf")
 	p.clean("pdf")
@@ -146,7 +151,7 @@ func journey(t *testing.T, e engine, vp viewport) {
 	p.accessible("box with a comment")
 	p.screenshot("commented")
 	p.clean("box page")
-	t.Logf("%s: axe-core on %d pages: %s", e.name, len(p.axeLog), axeCounts(p.axeLog))
+	t.Logf("%s: axe-core on %d pages: %s", e.name, p.pages, axeCounts(p.axeLog))
 }
 
 // viewerByKeyboard reaches the image with Tab alone, changes the window with the
