@@ -122,5 +122,9 @@ func (c chromiumTab) setFiles(ctx context.Context, sel string, paths ...string) 
 func (c chromiumTab) screenshot(ctx context.Context) ([]byte, error) {
 	ctx, cancel := c.within(ctx)
 	defer cancel()
+	// From the top: scrolled, the sticky header would be drawn mid-page.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("window.scrollTo(0, 0)")); err != nil {
+		return nil, err
+	}
 	return chromedp.Run(ctx, chromedp.FullScreenshot(100))
 }

@@ -30,18 +30,24 @@ type canvasState struct {
 }
 
 // TestJourneyEveryEngine is the main journey of a clinician, the same steps in
-// Chromium, Firefox and WebKit at a phone's width: sign in, start an exchange on
-// 新しく送る, upload a study, a photo and a PDF on its page, read the study in
-// the viewer (by finger and by keyboard), look at the photo and the PDF, and
-// write a comment. Every page passes axe-core with nothing serious or critical
+// Chromium, Firefox and WebKit at a phone's width, and at a PC's in Chromium
+// and Firefox: sign in, start an exchange on 新しく送る, upload a study, a photo
+// and a PDF on its page, read the study in the viewer (by finger and by
+// keyboard), look at the photo and the PDF, and write a comment. Every page
+// passes axe-core with nothing serious or critical, can be used by Tab alone,
 // and breaks neither its CSP nor its scripts.
 func TestJourneyEveryEngine(t *testing.T) {
 	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			start := time.Now()
-			journey(t, e, phone)
-			t.Logf("%s: the journey at %d px took %v", e.name, phone.width, time.Since(start).Round(100*time.Millisecond))
-		})
+		for _, vp := range []viewport{phone, desktop} {
+			if e.name == "webkit" && vp == desktop {
+				continue // WebKit stands for the iPhone here; hospital PCs run Chromium-based browsers and Firefox
+			}
+			t.Run(e.name+"/"+vp.name, func(t *testing.T) {
+				start := time.Now()
+				journey(t, e, vp)
+				t.Logf("%s: the journey at %d px took %v", e.name, vp.width, time.Since(start).Round(100*time.Millisecond))
+			})
+		}
 	}
 }
 
@@ -87,6 +93,11 @@ func journey(t *testing.T, e engine, vp viewport) {
 	// Upload on the box page.
 	p.accessible("box")
 	p.waitFor("the drop zone", `!document.getElementById('dropzone').hidden`, 10*time.Second)
+	// As a file is dragged over it (the look of :hover too).
+	js[bool](p, `document.getElementById('dropzone').classList.add('dragging') || true`)
+	p.waitFor("the drop zone's drag-over colour", `getComputedStyle(document.getElementById('dropzone')).backgroundColor === 'rgb(210, 235, 237)'`, 5*time.Second)
+	p.accessible("box, a file dragged over the drop zone")
+	js[bool](p, `document.getElementById('dropzone').classList.remove('dragging') || true`)
 	p.setFiles("#file-input", study, photo, letter)
 	p.waitFor("uploads done", `!document.getElementById('upload-done').hidden`, 90*time.Second)
 	p.screenshot("uploaded")
