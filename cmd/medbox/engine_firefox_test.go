@@ -22,7 +22,6 @@ import (
 type firefoxTab struct {
 	conn    *websocket.Conn
 	context string // the browsing context (tab) id
-	mobile  bool
 
 	mu      sync.Mutex
 	nextID  int
@@ -70,7 +69,7 @@ func startFirefoxTab(t testing.TB, vp viewport, preload string) tab {
 		t.Fatalf("connect to Firefox at %s: %v", ws, err)
 	}
 	conn.MaxPayloadBytes = 64 << 20 // full-page screenshots
-	f := &firefoxTab{conn: conn, mobile: vp.mobile, waiting: map[int]chan bidiAnswer{}}
+	f := &firefoxTab{conn: conn, waiting: map[int]chan bidiAnswer{}}
 	go f.read()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -260,6 +259,10 @@ func (f *firefoxTab) setFiles(ctx context.Context, sel string, paths ...string) 
 }
 
 func (f *firefoxTab) screenshot(ctx context.Context) ([]byte, error) {
+	// From the top: scrolled, the sticky header would be drawn mid-page.
+	if _, err := f.eval(ctx, "window.scrollTo(0, 0)"); err != nil {
+		return nil, err
+	}
 	raw, err := f.call(ctx, "browsingContext.captureScreenshot", map[string]any{"context": f.context, "origin": "document"})
 	if err != nil {
 		return nil, err
