@@ -254,12 +254,14 @@ class Viewer {
   }
 
   // nudgeWindow moves the level by dc steps and the width by dw steps of 2 % of
-  // the frame's value range, as a short drag would.
+  // the frame's value range, as a short drag would (in the fallback, the server
+  // draws the new window).
   nudgeWindow(dc, dw) {
     const f = this.frames.get(this.index);
-    if (!f || f.rgb) return;
-    const from = this.currentWindow(f);
-    const k = Math.max(f.h.max - f.h.min, 64) / 50;
+    if (f?.rgb) return;
+    const from = f ? this.currentWindow(f) : this.win; // as a drag takes it
+    if (!from) return;
+    const k = (f ? Math.max(f.h.max - f.h.min, 64) : 256) / 50;
     this.win = { c: from.c + dc * k, w: Math.max(1, from.w + dw * k) };
     this.clearPreset();
     this.redraw();
