@@ -15,8 +15,12 @@ build:
 
 test: test-go fuzz-short ## everything: unit, integration (SQLite + PostgreSQL), S3, SMTP, browser, fuzz
 
-test-go:
+test-go: node_modules/.package-lock.json
 	$(GO) test -race -timeout 25m ./...
+
+# axe-core, which the browser tests load into pages (package.json pins it).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
 
 fuzz-short: ## every Fuzz target for a few seconds each
 	./scripts/fuzz-short.sh
@@ -33,4 +37,4 @@ bench:
 	./scripts/bench.sh
 
 clean:
-	rm -rf bin testout
+	rm -rf bin testout node_modules

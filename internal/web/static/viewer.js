@@ -6,8 +6,10 @@
 // so dragging is instant. One finger drags the window (sideways: width, up and
 // down: level) or, with the scroll tool, moves through the stack; the slider and
 // buttons move through it too; two fingers pinch to zoom and pan; a double tap
-// fits the image again. Where a canvas cannot be used, or a frame cannot be read,
-// it falls back to JPEGs the server renders (?frame=N&wc=&ww=).
+// fits the image again. The focused image takes the keyboard for the same
+// (arrow keys: window; PageUp/PageDown: images; see Viewer.key). Where a canvas
+// cannot be used, or a frame cannot be read, it falls back to JPEGs the server
+// renders (?frame=N&wc=&ww=).
 //
 // While a preview is being made, it looks again every few seconds and reloads
 // the page when the preview is there. Header text is untrusted and only ever
@@ -208,14 +210,67 @@ class Viewer {
       b.addEventListener('click', () => this.applyPreset(p));
       box.append(b);
     }
+    this.stage.addEventListener('keydown', (e) => this.key(e));
     document.addEventListener('keydown', (e) => {
-      // Form fields (the slider too) handle their own keys.
-      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement) return;
-      if (e.key === 'ArrowRight' || e.key === 'ArrowDown') this.step(1);
-      else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') this.step(-1);
+      // Anywhere on the page but in a form field or a button, , and . move
+      // through the images too (the image itself takes more keys: see key).
+      if (e.target === this.stage || e.target.closest?.('input, textarea, select, button, a')) return;
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === ',') this.step(-1);
+      else if (e.key === '.') this.step(1);
       else return;
       e.preventDefault();
     });
+  }
+
+  // key is the keyboard on the focused image, the equivalent of its gestures:
+  // ← → narrow and widen the window, ↑ ↓ raise and lower the level (with Shift,
+  // five times as far), PageUp/PageDown or , . go to the previous and next image,
+  // Home/End to the first and last, + and − zoom, and 0 fits the image and
+  // gives each image its own window again.
+  key(e) {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const n = e.shiftKey ? 5 : 1;
+    switch (e.key) {
+      case 'ArrowLeft': this.nudgeWindow(0, -n); break;
+      case 'ArrowRight': this.nudgeWindow(0, n); break;
+      case 'ArrowUp': this.nudgeWindow(n, 0); break;
+      case 'ArrowDown': this.nudgeWindow(-n, 0); break;
+      case 'PageUp': case ',': case '<': this.step(-1); break;
+      case 'PageDown': case '.': case '>': this.step(1); break;
+      case 'Home': this.show(0); break;
+      case 'End': this.show(this.stack.length - 1); break;
+      case '+': case '=': this.zoomBy(1.25); break;
+      case '-': this.zoomBy(0.8); break;
+      case '0': {
+        const auto = this.info.presets.find((p) => p.auto);
+        if (auto) this.applyPreset(auto);
+        this.fit();
+        break;
+      }
+      default: return;
+    }
+    e.preventDefault();
+  }
+
+  // nudgeWindow moves the level by dc steps and the width by dw steps of 2 % of
+  // the frame's value range, as a short drag would (in the fallback, the server
+  // draws the new window).
+  nudgeWindow(dc, dw) {
+    const f = this.frames.get(this.index);
+    if (f?.rgb) return;
+    const from = f ? this.currentWindow(f) : this.win; // as a drag takes it
+    if (!from) return;
+    const k = (f ? Math.max(f.h.max - f.h.min, 64) : 256) / 50;
+    this.win = { c: from.c + dc * k, w: Math.max(1, from.w + dw * k) };
+    this.clearPreset();
+    this.redraw();
+  }
+
+  clearPreset() {
+    if (this.preset === '') return;
+    this.preset = '';
+    for (const b of this.el('dv-presets').children) b.setAttribute('aria-pressed', 'false');
   }
 
   setTool(tool) {
@@ -247,7 +302,9 @@ class Viewer {
     this.index = i;
     this.slider.value = String(i);
     this.root.dataset.index = String(i);
-    this.el('dv-frame').textContent = this.stack.length > 1 ? t('viewer.frame', { N: i + 1, Total: this.stack.length }) : '';
+    const where = this.stack.length > 1 ? t('viewer.frame', { N: i + 1, Total: this.stack.length }) : '';
+    this.el('dv-frame').textContent = where;
+    this.slider.setAttribute('aria-valuetext', where);
     if (this.mode === 'fallback') {
       this.drawFallback();
       return;
@@ -335,12 +392,26 @@ class Viewer {
     return this.win || { c: f.h.window_center, w: f.h.window_width };
   }
 
+  // resize gives the canvas as many pixels as the stage has on the screen.
+  // Setting a canvas's size clears it, even to the size it has: so only a real
+  // change does, and then the image is drawn again at once. The observer calls
+  // this during a rendering update, after the animation frame callbacks: a draw
+  // left to the next animation frame would show a blank canvas meanwhile, and
+  // WebKit may not run that frame until something else changes on the page.
   resize() {
     const r = this.stage.getBoundingClientRect();
     const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = Math.max(1, Math.round(r.width * dpr));
-    this.canvas.height = Math.max(1, Math.round(r.height * dpr));
-    this.redraw();
+    const w = Math.max(1, Math.round(r.width * dpr));
+    const h = Math.max(1, Math.round(r.height * dpr));
+    if (this.canvas.width === w && this.canvas.height === h) return;
+    this.canvas.width = w;
+    this.canvas.height = h;
+    if (this.mode !== 'canvas') return;
+    if (this.raf) {
+      cancelAnimationFrame(this.raf);
+      this.raf = 0;
+    }
+    this.draw();
   }
 
   redraw() {
@@ -475,10 +546,7 @@ class Viewer {
     if (!d.win) return;
     const k = d.range / Math.max(this.stage.clientWidth, 1);
     this.win = { c: d.win.c + dy * k, w: Math.max(1, d.win.w + dx * k) };
-    if (this.preset !== '') {
-      this.preset = '';
-      for (const b of this.el('dv-presets').children) b.setAttribute('aria-pressed', 'false');
-    }
+    this.clearPreset();
     if (this.mode === 'fallback') return; // the server draws on release
     this.redraw();
   }
