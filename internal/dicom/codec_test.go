@@ -21,11 +21,11 @@ func TestOwnDCTMatchesStdlib(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours, err := jpeg.Decode(frames[0], 1<<30)
+			ours, err := jpeg.Decode(frames[0].data, 1<<30)
 			if err != nil {
 				t.Fatalf("jpeg.Decode() = %v", err)
 			}
-			std, err := stdjpeg.Decode(bytes.NewReader(frames[0]))
+			std, err := stdjpeg.Decode(bytes.NewReader(frames[0].data))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,8 +20,9 @@ type element struct {
 // sequence holds the items of an SQ element, or the fragments of encapsulated pixel
 // data (the first fragment is the basic offset table).
 type sequence struct {
-	items []*dataset
-	frags [][]byte
+	items   []*dataset
+	frags   [][]byte
+	partial bool // the last fragment is cut short (a truncated file)
 }
 
 // dataset is an ordered list of elements: the top level, or one sequence item.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/medbox-jp/medbox/internal/dicom/jpegls"
-	"github.com/medbox-jp/medbox/internal/dicom/rle"
 )
 
 // forceGDCM makes raw skip our own decoders; tests set it to check the fallback.
@@ -38,19 +37,26 @@ func (f *File) raw(i int) (*rawFrame, *imageInfo, error) {
 	return nativeFrame(g.img, g.syntax, i), g.img, nil
 }
 
-// nativeFrame slices frame i out of native pixel data.
+// newRaw returns a raw frame of im's geometry and sample description.
+func (im *imageInfo) newRaw(data []byte, bo binary.ByteOrder) *rawFrame {
+	return &rawFrame{
+		data: data, bo: bo, bitsAlloc: im.bitsAlloc, planar: im.planar,
+		photometric: im.photometric, shift: im.highBit + 1 - im.bitsStored,
+		bits: im.bitsStored, signed: im.signed, w: im.cols, h: im.rows, spp: im.samples,
+	}
+}
+
+// nativeFrame returns frame i of native pixel data. Frames of 1- and 12-bit
+// samples are packed without padding, so they are located by bit offset.
 func nativeFrame(im *imageInfo, s syntax, i int) *rawFrame {
-	rf := &rawFrame{
-		bo: s.byteOrder(), bitsAlloc: im.bitsAlloc, planar: im.planar,
-		photometric: im.photometric, sub422: im.subsampled422Native,
-		swap8: im.swapOWBytes, shift: im.highBit + 1 - im.bitsStored,
-		bits: im.bitsStored, signed: im.signed,
+	rf := im.newRaw(im.pixel.value, s.byteOrder())
+	rf.sub422, rf.swap8 = im.subsampled422Native, im.swapOWBytes
+	switch im.bitsAlloc {
+	case 1, 12:
+		rf.off = int64(i) * im.framePixels * int64(im.bitsAlloc)
+	default:
+		rf.off = int64(i) * im.nativeFrameBytes
 	}
-	if im.bitsAlloc == 1 {
-		rf.data, rf.bitOffset = im.pixel.value, int64(i)*im.framePixels
-		return rf
-	}
-	rf.data = im.pixel.value[int64(i)*im.nativeFrameBytes : int64(i+1)*im.nativeFrameBytes]
 	if rf.sub422 {
 		rf.planar = false
 	}
@@ -58,25 +64,32 @@ func nativeFrame(im *imageInfo, s syntax, i int) *rawFrame {
 }
 
 // decodeFrame decodes frame i of encapsulated pixel data with our own decoders.
+// The last frame of a truncated file is decoded as far as its data goes and
+// padded with zeros; if its decoder cannot make anything of it, it is all zeros.
 func (f *File) decodeFrame(i int) (*rawFrame, error) {
 	frames, err := f.encodedFrames()
 	if err != nil {
 		return nil, err
 	}
-	data := frames[i]
-	im := f.img
+	if i >= len(frames) {
+		return nil, fmt.Errorf("%w: frame %d is missing", ErrMalformed, i)
+	}
+	ef, im := frames[i], f.img
+	rf, err := f.decodeEncoded(ef, im)
+	if err != nil && ef.partial && !errors.Is(err, ErrUnsupported) {
+		rf, err = im.newRaw(nil, binary.LittleEndian), nil
+		rf.photometric = monoOr(im, "RGB")
+	}
+	return rf, err
+}
+
+func (f *File) decodeEncoded(ef encodedFrame, im *imageInfo) (*rawFrame, error) {
+	data := ef.data
 	switch f.syntax.codec {
 	case codecRLE:
-		if im.bitsAlloc == 1 {
-			return nil, fmt.Errorf("%w: 1-bit RLE", ErrUnsupported)
-		}
-		out, err := rle.Decode(data, im.cols, im.rows, im.samples, im.bitsAlloc/8)
-		if err != nil {
-			return nil, err
-		}
-		return &rawFrame{data: out, bo: binary.LittleEndian, bitsAlloc: im.bitsAlloc,
-			planar: true, photometric: im.photometric, shift: im.highBit + 1 - im.bitsStored,
-			bits: im.bitsStored, signed: im.signed}, nil
+		return decodeRLE(ef, im)
+	case codecDeflate:
+		return decodeDeflated(ef, im)
 	case codecJPEG, codecJPEGLossless:
 		return decodeJPEG(data, im)
 	case codecJPEGLS:
@@ -125,7 +138,8 @@ func decodedFrame(pix []uint16, prec int, im *imageInfo, photometric string) *ra
 	if im.signed {
 		bits = im.bitsStored // the codec coded two's complement patterns of BitsStored bits
 	}
-	rf := &rawFrame{bo: binary.LittleEndian, photometric: photometric, bits: min(bits, 16), signed: im.signed}
+	rf := &rawFrame{bo: binary.LittleEndian, photometric: photometric, bits: min(bits, 16), signed: im.signed,
+		w: im.cols, h: im.rows, spp: im.samples}
 	if prec <= 8 && !im.signed {
 		rf.bitsAlloc = 8
 		rf.data = make([]byte, len(pix))

@@ -40,7 +40,7 @@ type Frame struct {
 func (f *File) Frame(i int) (fr *Frame, err error) {
 	defer func() {
 		if p := recover(); p != nil { // defence in depth; the worker is the real guard
-			fr, err = nil, fmt.Errorf("%w: decoder panic in frame %d: %v", ErrMalformed, i, p)
+			fr, err = nil, recovered(fmt.Sprintf("frame %d", i), p)
 		}
 	}()
 	if f.img == nil {
@@ -53,7 +53,7 @@ func (f *File) Frame(i int) (fr *Frame, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode frame %d: %w", i, err)
 	}
-	samples, halved, err := unpack(rf, im.cols, im.rows, im.samples, rf.bits, rf.signed)
+	samples, halved, err := unpack(rf)
 	if err != nil {
 		return nil, fmt.Errorf("decode frame %d: %w", i, err)
 	}
@@ -71,7 +71,11 @@ func (f *File) Frame(i int) (fr *Frame, err error) {
 		}
 		f.monochrome(fr, halved)
 	default:
-		if fr.RGB, err = toRGB(samples, rf.photometric, rf.bits); err != nil {
+		bits := rf.bits
+		if halved {
+			bits-- // the samples lost their lowest bit
+		}
+		if fr.RGB, err = toRGB(samples, rf.photometric, bits); err != nil {
 			return nil, fmt.Errorf("decode frame %d: %w", i, err)
 		}
 		fr.Photometric = "RGB"

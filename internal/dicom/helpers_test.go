@@ -73,11 +73,11 @@ func parseFile(t testing.TB, path string, lim Limits) *File {
 // with the photometric interpretation they follow.
 func samples(t testing.TB, f *File, i int) ([]int32, string) {
 	t.Helper()
-	rf, im, err := f.raw(i)
+	rf, _, err := f.raw(i)
 	if err != nil {
 		t.Fatalf("raw(%d) = %v", i, err)
 	}
-	s, _, err := unpack(rf, im.cols, im.rows, im.samples, rf.bits, rf.signed)
+	s, _, err := unpack(rf)
 	if err != nil {
 		t.Fatalf("unpack(%d) = %v", i, err)
 	}

@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"compress/zlib"
 	"encoding/binary"
@@ -13,16 +14,18 @@ import (
 
 // File is a parsed DICOM file. Its methods are safe for concurrent use.
 type File struct {
-	src    []byte
-	meta   *dataset
-	ds     *dataset
-	syntax syntax
-	lim    Limits
-	img    *imageInfo // nil when the file holds no image
-	imgErr error      // why img is nil
+	src       []byte
+	meta      *dataset
+	ds        *dataset
+	syntax    syntax
+	guessed   bool // the file names no transfer syntax: it was inferred
+	truncated bool // the file ends inside an element
+	lim       Limits
+	img       *imageInfo // nil when the file holds no image
+	imgErr    error      // why img is nil
 
 	frameOnce sync.Once
-	frames    [][]byte // encoded frames of encapsulated pixel data
+	frames    []encodedFrame // encoded frames of encapsulated pixel data
 	framesErr error
 
 	gdcmOnce sync.Once
@@ -33,10 +36,15 @@ type File struct {
 // Parse parses a DICOM file (Part 10 with or without preamble, or a bare dataset)
 // held in data. The File refers to data, which must not be modified afterwards.
 // Parse checks the image description against lim; it decodes no pixels.
+//
+// A file that names no transfer syntax is read as DCMTK and pydicom read it:
+// implicit VR little endian unless its first element has an explicit VR, and if
+// that fails, the other encodings in turn (SyntaxGuessed says so). A file that
+// ends early keeps what came before the cut (Incomplete says so).
 func Parse(data []byte, lim Limits) (f *File, err error) {
 	defer func() {
 		if p := recover(); p != nil { // defence in depth; fuzzing keeps this unused
-			f, err = nil, fmt.Errorf("%w: parser panic: %v", ErrMalformed, p)
+			f, err = nil, recovered("parse", p)
 		}
 	}()
 	lim = lim.withDefaults()
@@ -52,24 +60,53 @@ func Parse(data []byte, lim Limits) (f *File, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f = &File{src: data, meta: meta, lim: lim}
-	ts := meta.ascii(tagTransferSyntaxUID)
-	if ts == "" {
-		if ts, err = guessSyntax(data[pos:]); err != nil {
-			return nil, err
+	if ts := meta.ascii(tagTransferSyntaxUID); ts != "" {
+		return parseAs(data, pos, meta, lim, r.count, ts, false)
+	}
+	candidates, err := guessSyntaxes(data[pos:])
+	if err != nil {
+		return nil, err
+	}
+	// The first encoding that reads the whole dataset wins; if every one of
+	// them runs into the end of the data, the one that read most.
+	var best *File
+	var firstErr error
+	for _, ts := range candidates {
+		f, err := parseAs(data, pos, meta, lim, r.count, ts, true)
+		switch {
+		case err != nil:
+			firstErr = cmp.Or(firstErr, err)
+		case len(f.ds.elems) == 0:
+		case !f.truncated:
+			return f, nil
+		case best == nil || len(f.ds.elems) > len(best.ds.elems):
+			best = f
 		}
 	}
+	if best != nil {
+		return best, nil
+	}
+	return nil, cmp.Or(firstErr, fmt.Errorf("%w: no data elements", ErrNotDICOM))
+}
+
+// parseAs parses the dataset at pos with transfer syntax ts.
+func parseAs(data []byte, pos int, meta *dataset, lim Limits, count int, ts string, guessed bool) (*File, error) {
+	f := &File{src: data, meta: meta, lim: lim, guessed: guessed}
 	f.syntax, _ = lookupSyntax(ts)
 	enc := encoding{bo: f.syntax.byteOrder(), implicit: f.syntax.implicit}
+	r := &reader{data: data, lim: lim, count: count}
 	if f.syntax.deflated {
 		inflated, err := inflate(data[pos:], lim.MaxInflatedBytes)
 		if err != nil {
 			return nil, err
 		}
-		r = &reader{data: inflated, base: -1, lim: lim, count: r.count}
+		r = &reader{data: inflated, base: -1, lim: lim, count: count}
 		pos = 0
 	}
-	enc = sniffVR(r.data[pos:], enc)
+	if !guessed {
+		enc = sniffVR(r.data[pos:], enc)
+	}
+	var err error
 	f.ds, _, err = r.dataset(pos, len(r.data), 0, enc, nil, false)
 	if err != nil {
 		return nil, err
@@ -77,9 +114,14 @@ func Parse(data []byte, lim Limits) (f *File, err error) {
 	if len(f.ds.elems) == 0 && len(meta.elems) == 0 {
 		return nil, fmt.Errorf("%w: no data elements", ErrNotDICOM)
 	}
+	f.truncated = r.truncated
 	f.img, f.imgErr = f.imageInfo()
 	return f, nil
 }
+
+// SyntaxGuessed reports whether the file names no transfer syntax, so that the
+// one in Summary.TransferSyntax was inferred from the data.
+func (f *File) SyntaxGuessed() bool { return f.guessed }
 
 // meta parses the file meta information group (0002), which is always explicit VR
 // little endian, though some writers get that wrong.
@@ -101,24 +143,26 @@ func (r *reader) meta(pos int) (*dataset, int, error) {
 	return ds, pos, nil
 }
 
-// guessSyntax guesses the transfer syntax of a dataset without meta information
-// from its first element.
-func guessSyntax(b []byte) (string, error) {
+// guessSyntaxes returns the transfer syntaxes to try, in order, for a dataset
+// without meta information: the one its first element suggests (implicit VR
+// little endian unless the VR bytes spell a VR, big endian if the group only
+// makes sense that way), then the others.
+func guessSyntaxes(b []byte) ([]string, error) {
 	if len(b) < 8 {
-		return "", fmt.Errorf("%w: %d bytes is too short for a dataset", ErrNotDICOM, len(b))
+		return nil, fmt.Errorf("%w: %d bytes is too short for a dataset", ErrNotDICOM, len(b))
 	}
 	le := binary.LittleEndian.Uint16(b)
 	be := binary.BigEndian.Uint16(b)
 	explicit := isKnownVR(b[4:6])
 	switch {
 	case le >= 0x0008 && le <= 0x00FF && explicit:
-		return uidExplicitLE, nil
+		return []string{uidExplicitLE, uidImplicitLE}, nil
 	case le >= 0x0008 && le <= 0x00FF:
-		return uidImplicitLE, nil
+		return []string{uidImplicitLE, uidExplicitLE}, nil
 	case be >= 0x0008 && be <= 0x00FF && explicit:
-		return uidExplicitBE, nil
+		return []string{uidExplicitBE}, nil
 	}
-	return "", fmt.Errorf("%w: no DICM prefix and no plausible first element", ErrNotDICOM)
+	return nil, fmt.Errorf("%w: no DICM prefix and no plausible first element", ErrNotDICOM)
 }
 
 // sniffVR corrects a transfer syntax that lies about explicit versus implicit VR,

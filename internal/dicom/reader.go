@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -19,14 +20,32 @@ var implicitLE = encoding{bo: binary.LittleEndian, implicit: true}
 // bytes present, nesting is bounded by lim.MaxDepth and the number of elements and
 // items by lim.MaxElements, so memory stays proportional to the input.
 type reader struct {
-	data  []byte
-	base  int // file offset of data[0], or -1 when offsets mean nothing (deflated)
-	lim   Limits
-	count int
+	data      []byte
+	base      int // file offset of data[0], or -1 when offsets mean nothing (deflated)
+	lim       Limits
+	count     int
+	truncated bool // the data ended inside an element: what came before it is kept
 }
+
+// errTruncated means the data ends inside an element.
+var errTruncated = fmt.Errorf("%w: the file ends early", ErrMalformed)
 
 func (r *reader) malformed(pos int, format string, args ...any) error {
 	return fmt.Errorf("%w: at byte %d: %s", ErrMalformed, pos, fmt.Sprintf(format, args...))
+}
+
+// short reports a structure at pos that needs more bytes than remain before end:
+// a truncated file when end is the end of the data, else malformed.
+func (r *reader) short(pos, end int, format string, args ...any) error {
+	if end == len(r.data) {
+		return fmt.Errorf("%w (at byte %d: %s)", errTruncated, pos, fmt.Sprintf(format, args...))
+	}
+	return r.malformed(pos, format, args...)
+}
+
+// isPixelData reports the tags whose value is the image.
+func isPixelData(t Tag) bool {
+	return t == tagPixelData || t == tagFloatPixelData || t == tagDoubleFloatPixelData
 }
 
 func (r *reader) fileOffset(pos int) int {
@@ -70,7 +89,7 @@ func (r *reader) header(pos, end int, enc encoding) (Tag, vr, uint32, int, error
 	// Long VRs, and any VR a later edition of the standard adds, have a reserved
 	// field and a 4-byte length (PS3.5 7.1.2).
 	if end-pos < 12 {
-		return 0, vr{}, 0, 0, r.malformed(pos, "element %s header is truncated", t)
+		return 0, vr{}, 0, 0, r.short(pos, end, "element %s header is truncated", t)
 	}
 	return t, v, enc.bo.Uint32(r.data[pos+8:]), 12, nil
 }
@@ -87,7 +106,7 @@ func (r *reader) dataset(pos, end, depth int, enc encoding, parent *dataset, del
 			if depth == 0 && !delimited {
 				break // trailing padding after the last element
 			}
-			return nil, 0, r.malformed(pos, "%d stray bytes where an element should start", end-pos)
+			return nil, 0, r.short(pos, end, "%d stray bytes where an element should start", end-pos)
 		}
 		t := r.tag(pos, enc.bo)
 		switch t {
@@ -101,13 +120,18 @@ func (r *reader) dataset(pos, end, depth int, enc encoding, parent *dataset, del
 		}
 		e, next, err := r.element(pos, end, depth, enc, ds)
 		if err != nil {
+			if depth == 0 && !delimited && errors.Is(err, errTruncated) {
+				// The file ends inside this element: keep what came before.
+				r.truncated = true
+				return ds, end, nil
+			}
 			return nil, 0, err
 		}
 		ds.elems = append(ds.elems, e)
 		pos = next
 	}
 	if delimited {
-		return nil, 0, r.malformed(pos, "item has no delimiter before the data ends")
+		return nil, 0, r.short(pos, end, "item has no delimiter before the data ends")
 	}
 	return ds, pos, nil
 }
@@ -125,12 +149,12 @@ func (r *reader) element(pos, end, depth int, enc encoding, parent *dataset) (el
 	vpos := pos + hdr
 	if length == undefinedLength {
 		switch {
-		case t == tagPixelData:
-			frags, next, err := r.fragments(vpos, end)
+		case t == tagPixelData && depth == 0:
+			frags, next, partial, err := r.fragments(vpos, end)
 			if err != nil {
 				return element{}, 0, fmt.Errorf("pixel data: %w", err)
 			}
-			e.seq = &sequence{frags: frags}
+			e.seq = &sequence{frags: frags, partial: partial}
 			return e, next, nil
 		case v == vrSQ || v == vrUN || enc.implicit:
 			inner := enc
@@ -148,7 +172,13 @@ func (r *reader) element(pos, end, depth int, enc encoding, parent *dataset) (el
 		}
 	}
 	if int64(length) > int64(end-vpos) {
-		return element{}, 0, r.malformed(pos, "element %s declares %d bytes but only %d remain", t, length, end-vpos)
+		if depth == 0 && isPixelData(t) && end == len(r.data) {
+			// A truncated file: the pixel data keeps the bytes it has.
+			r.truncated = true
+			e.value = r.data[vpos:end:end]
+			return e, end, nil
+		}
+		return element{}, 0, r.short(pos, end, "element %s declares %d bytes but only %d remain", t, length, end-vpos)
 	}
 	next := vpos + int(length)
 	if v == vrSQ {
@@ -170,12 +200,12 @@ func (r *reader) items(pos, end, depth int, enc encoding, parent *dataset, delim
 	for {
 		if pos >= end {
 			if delimited {
-				return nil, 0, r.malformed(pos, "sequence has no delimiter before the data ends")
+				return nil, 0, r.short(pos, end, "sequence has no delimiter before the data ends")
 			}
 			return items, pos, nil
 		}
 		if end-pos < 8 {
-			return nil, 0, r.malformed(pos, "truncated item header")
+			return nil, 0, r.short(pos, end, "truncated item header")
 		}
 		t := r.tag(pos, enc.bo)
 		length := enc.bo.Uint32(r.data[pos+4:])
@@ -214,26 +244,34 @@ func (r *reader) items(pos, end, depth int, enc encoding, parent *dataset, delim
 }
 
 // fragments parses the items of encapsulated pixel data up to the sequence
-// delimiter.
-func (r *reader) fragments(pos, end int) ([][]byte, int, error) {
-	var frags [][]byte
+// delimiter. In a truncated file it keeps the fragments that are there, the last
+// one partial if cut, and sets r.truncated.
+func (r *reader) fragments(pos, end int) (frags [][]byte, next int, partial bool, err error) {
 	for {
 		if end-pos < 8 {
-			return nil, 0, r.malformed(pos, "encapsulated pixel data has no sequence delimiter")
+			if end == len(r.data) && len(frags) > 0 {
+				r.truncated = true
+				return frags, end, false, nil
+			}
+			return nil, 0, false, r.malformed(pos, "encapsulated pixel data has no sequence delimiter")
 		}
 		// Encapsulated pixel data only exists in little endian syntaxes.
 		t := r.tag(pos, binary.LittleEndian)
 		length := binary.LittleEndian.Uint32(r.data[pos+4:])
 		switch {
 		case t == tagSequenceDelimiter:
-			return frags, pos + 8, nil
+			return frags, pos + 8, false, nil
 		case t != tagItem:
-			return nil, 0, r.malformed(pos, "expected a fragment, found %s", t)
+			return nil, 0, false, r.malformed(pos, "expected a fragment, found %s", t)
 		case int64(length) > int64(end-pos-8):
-			return nil, 0, r.malformed(pos, "fragment declares %d bytes but only %d remain", length, end-pos-8)
+			if end == len(r.data) && len(frags) > 0 {
+				r.truncated = true
+				return append(frags, r.data[pos+8:end:end]), end, true, nil
+			}
+			return nil, 0, false, r.malformed(pos, "fragment declares %d bytes but only %d remain", length, end-pos-8)
 		}
 		if err := r.counted(pos); err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		frags = append(frags, r.data[pos+8:pos+8+int(length):pos+8+int(length)])
 		pos += 8 + int(length)

@@ -84,12 +84,7 @@ func (h *header) clone() *header {
 
 // Decode decodes a J2K codestream (not a JP2 file). maxSamples bounds width ×
 // height × components; a larger image is refused before anything is allocated.
-func Decode(src []byte, maxSamples int64) (img *Image, err error) {
-	defer func() {
-		if p := recover(); p != nil { // defence in depth: index errors become errors
-			img, err = nil, fmt.Errorf("%w: decoder panic: %v", ErrInvalid, p)
-		}
-	}()
+func Decode(src []byte, maxSamples int64) (*Image, error) {
 	if len(src) < 4 || src[0] != 0xFF || src[1] != 0x4F {
 		return nil, fmt.Errorf("%w: no SOC marker", ErrInvalid)
 	}

@@ -17,6 +17,17 @@ const headerSize = 64
 // bytesPerSample bytes each. The result is planar (all of sample 0, then sample 1,
 // ...) with little-endian samples, ready to be read as native pixel data.
 func Decode(src []byte, width, height, samples, bytesPerSample int) ([]byte, error) {
+	return decode(src, width, height, samples, bytesPerSample, false)
+}
+
+// DecodeTruncated decodes a frame cut short by the end of a truncated file:
+// segments that are missing or end early leave zeros, as GDCM pads truncated
+// pixel data. Only a header that is not RLE at all is an error.
+func DecodeTruncated(src []byte, width, height, samples, bytesPerSample int) ([]byte, error) {
+	return decode(src, width, height, samples, bytesPerSample, true)
+}
+
+func decode(src []byte, width, height, samples, bytesPerSample int, cut bool) ([]byte, error) {
 	if width <= 0 || height <= 0 || samples <= 0 || bytesPerSample <= 0 || bytesPerSample > 4 {
 		return nil, fmt.Errorf("%w: bad geometry %d×%d×%d×%d", ErrInvalid, width, height, samples, bytesPerSample)
 	}
@@ -33,8 +44,11 @@ func Decode(src []byte, width, height, samples, bytesPerSample int) ([]byte, err
 	}
 	offs := make([]int, nseg+1)
 	for i := range nseg {
-		o := binary.LittleEndian.Uint32(src[4+4*i:])
-		if o < headerSize || int64(o) > int64(len(src)) || (i > 0 && int(o) < offs[i-1]) {
+		o := int64(binary.LittleEndian.Uint32(src[4+4*i:]))
+		if cut && o > int64(len(src)) {
+			o = int64(len(src)) // the segment is missing: it stays zero
+		}
+		if o < headerSize || o > int64(len(src)) || (i > 0 && int(o) < offs[i-1]) {
 			return nil, fmt.Errorf("%w: segment %d at offset %d", ErrInvalid, i, o)
 		}
 		offs[i] = int(o)
@@ -45,7 +59,7 @@ func Decode(src []byte, width, height, samples, bytesPerSample int) ([]byte, err
 	for seg := range nseg {
 		s, b := seg/bytesPerSample, seg%bytesPerSample // b = 0 is the most significant byte
 		dst := out[s*plane*bytesPerSample+(bytesPerSample-1-b):]
-		if err := packBits(src[offs[seg]:offs[seg+1]], dst, plane, bytesPerSample); err != nil {
+		if err := packBits(src[offs[seg]:offs[seg+1]], dst, plane, bytesPerSample); err != nil && !cut {
 			return nil, fmt.Errorf("segment %d: %w", seg, err)
 		}
 	}
@@ -61,12 +75,13 @@ func packBits(src, dst []byte, n, stride int) error {
 		switch {
 		case c >= 0:
 			run := int(c) + 1
-			if i+run > len(src) {
-				return fmt.Errorf("%w: literal run past the end", ErrInvalid)
-			}
-			for j := 0; j < run && k < n; j++ {
+			short := i+run > len(src)
+			for j := 0; j < run && i+j < len(src) && k < n; j++ {
 				dst[k*stride] = src[i+j]
 				k++
+			}
+			if short {
+				return fmt.Errorf("%w: literal run past the end", ErrInvalid)
 			}
 			i += run
 		case c != -128:
