@@ -243,8 +243,14 @@ func (tc *tileComp) decodeBlocks() error {
 					if cb.passes == 0 {
 						continue
 					}
-					bd.reset(cb.r.w(), cb.r.h(), b.orient, tc.cs.style)
 					off := (cb.r.y0-b.r.y0)*b.r.w() + cb.r.x0 - b.r.x0
+					if tc.cs.style&styleHT != 0 {
+						if err := decodeHT(cb.segs, cb.numbps, b.numbps, cb.r.w(), cb.r.h(), tc.cs.style&styleVCausal != 0, b.coef[off:], b.r.w()); err != nil {
+							return err
+						}
+						continue
+					}
+					bd.reset(cb.r.w(), cb.r.h(), b.orient, tc.cs.style)
 					if err := bd.decode(cb.segs, cb.numbps, b.coef[off:], b.r.w()); err != nil {
 						return err
 					}
