@@ -33,4 +33,3 @@ func jpegColour(im *imageInfo, adobe int, ids []byte, jfif, lossless bool) strin
 	}
 	return monoOr(im, im.photometric)
 }
-
