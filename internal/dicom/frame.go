@@ -46,14 +46,17 @@ func (f *File) Frame(i int) (fr *Frame, err error) {
 	if f.img == nil {
 		return nil, f.imgErr
 	}
-	if i < 0 || i >= f.img.frames {
-		return nil, fmt.Errorf("frame %d of %d: out of range", i, f.img.frames)
+	if i < 0 || i >= f.img.present {
+		return nil, fmt.Errorf("frame %d of %d: out of range", i, f.img.present)
+	}
+	if f.img.float != 0 {
+		return f.floatFrame(i)
 	}
 	rf, im, err := f.raw(i)
 	if err != nil {
 		return nil, fmt.Errorf("decode frame %d: %w", i, err)
 	}
-	samples, halved, err := unpack(rf)
+	samples, offset, err := unpack(rf)
 	if err != nil {
 		return nil, fmt.Errorf("decode frame %d: %w", i, err)
 	}
@@ -69,13 +72,10 @@ func (f *File) Frame(i int) (fr *Frame, err error) {
 			}
 			fr.RGB = pal.apply(samples)
 		}
-		f.monochrome(fr, halved)
+		f.monochrome(fr, offset)
 	default:
-		bits := rf.bits
-		if halved {
-			bits-- // the samples lost their lowest bit
-		}
-		if fr.RGB, err = toRGB(samples, rf.photometric, bits); err != nil {
+		// Offset 32-bit samples are the signed form of the values.
+		if fr.RGB, err = toRGB(samples, rf.photometric, rf.bits, rf.signed || offset); err != nil {
 			return nil, fmt.Errorf("decode frame %d: %w", i, err)
 		}
 		fr.Photometric = "RGB"
@@ -83,12 +83,13 @@ func (f *File) Frame(i int) (fr *Frame, err error) {
 	return fr, nil
 }
 
-// monochrome sets the rescale, range and default window of a grey frame.
-func (f *File) monochrome(fr *Frame, halved bool) {
+// monochrome sets the rescale, range and default window of a grey frame;
+// offset says the samples are stored minus 2³¹.
+func (f *File) monochrome(fr *Frame, offset bool) {
 	i := fr.Index
 	fr.Slope, fr.Intercept = f.rescale(i)
-	if halved {
-		fr.Slope *= 2
+	if offset {
+		fr.Intercept += math.Ldexp(fr.Slope, 31)
 	}
 	if mlut := f.modalityLUT(); mlut != nil && fr.Photometric != "PALETTE COLOR" {
 		for k, v := range fr.Gray {
@@ -114,14 +115,17 @@ func (f *File) monochrome(fr *Frame, halved bool) {
 	fr.Window = fr.rangeWindow()
 }
 
-// rangeWindow spans the frame's values in modality units.
+// rangeWindow maps the frame's values in modality units onto the whole output
+// range, as DCMTK's min-max window does: with the DICOM linear function, values
+// lo and hi are the ends when the width is hi − lo + 1 and the centre half a
+// unit above their middle.
 func (fr *Frame) rangeWindow() Window {
 	lo := float64(fr.Min)*fr.Slope + fr.Intercept
 	hi := float64(fr.Max)*fr.Slope + fr.Intercept
 	if lo > hi {
 		lo, hi = hi, lo
 	}
-	return Window{Center: (lo + hi) / 2, Width: math.Max(hi-lo, 1)}
+	return Window{Center: (lo+hi)/2 + 0.5, Width: hi - lo + 1}
 }
 
 func minMax(v []int32) (int32, int32) {

@@ -78,9 +78,9 @@ func (rf *rawFrame) word(w int64) uint32 {
 // storedBytes returns how many bytes a frame of n samples occupies.
 func storedBytes(n int64, bitsAlloc int) int64 { return (n*int64(bitsAlloc) + 7) / 8 }
 
-// needsHalving reports whether unsigned 32-bit samples exceed MaxInt32, so that
-// they cannot be held as int32 without halving.
-func (rf *rawFrame) needsHalving() bool {
+// needsOffset reports whether unsigned 32-bit samples exceed MaxInt32, so that
+// they are held as int32 offset by −2³¹.
+func (rf *rawFrame) needsOffset() bool {
 	if rf.bits < 32 || rf.signed || rf.sub422 {
 		return false
 	}
@@ -93,16 +93,32 @@ func (rf *rawFrame) needsHalving() bool {
 	return false
 }
 
-// value masks and sign-extends stored sample v; halved divides unsigned 32-bit
-// values by two so that they fit.
-func (rf *rawFrame) value(v uint32, halved bool) int32 {
+// value64 masks and sign-extends stored sample v at full precision.
+func (rf *rawFrame) value64(v uint32) int64 {
+	v >>= uint(rf.shift)
+	switch {
+	case rf.bits >= 32 && rf.signed:
+		return int64(int32(v))
+	case rf.bits >= 32:
+		return int64(v)
+	}
+	v &= 1<<uint(rf.bits) - 1
+	if rf.signed && v&(1<<uint(rf.bits-1)) != 0 {
+		return int64(v) - 1<<uint(rf.bits)
+	}
+	return int64(v)
+}
+
+// value masks and sign-extends stored sample v; offset moves unsigned 32-bit
+// values down by 2³¹ so that they fit.
+func (rf *rawFrame) value(v uint32, offset bool) int32 {
 	v >>= uint(rf.shift)
 	if rf.bits < 32 {
 		v &= 1<<uint(rf.bits) - 1
 	}
 	switch {
-	case halved:
-		return int32(v >> 1)
+	case offset:
+		return int32(int64(v) - 1<<31)
 	case rf.signed && rf.bits < 32 && v&(1<<uint(rf.bits-1)) != 0:
 		return int32(int64(v) - 1<<uint(rf.bits))
 	}
@@ -111,7 +127,7 @@ func (rf *rawFrame) value(v uint32, halved bool) int32 {
 
 // row writes the w·spp masked, sign-extended samples of row y, pixel-interleaved,
 // to dst.
-func (rf *rawFrame) row(y int, dst []int32, halved bool) {
+func (rf *rawFrame) row(y int, dst []int32, offset bool) {
 	w, spp := rf.w, rf.spp
 	if rf.sub422 {
 		rf.row422(y, dst)
@@ -122,14 +138,14 @@ func (rf *rawFrame) row(y int, dst []int32, halved bool) {
 		for s := range spp {
 			base := int64(s)*plane + int64(y)*int64(w)
 			for x := range w {
-				dst[x*spp+s] = rf.value(rf.sample(base+int64(x)), halved)
+				dst[x*spp+s] = rf.value(rf.sample(base+int64(x)), offset)
 			}
 		}
 		return
 	}
 	base := int64(y) * int64(w) * int64(spp)
 	for k := range w * spp {
-		dst[k] = rf.value(rf.sample(base+int64(k)), halved)
+		dst[k] = rf.value(rf.sample(base+int64(k)), offset)
 	}
 }
 
@@ -152,17 +168,17 @@ func (rf *rawFrame) row422(y int, dst []int32) {
 }
 
 // unpack returns the masked, sign-extended samples of the frame,
-// pixel-interleaved. Unsigned 32-bit values above MaxInt32 cannot be held: if
-// any occurs, all values are halved and halved is true.
-func unpack(rf *rawFrame) (out []int32, halved bool, err error) {
+// pixel-interleaved. Unsigned 32-bit values above MaxInt32 do not fit in an
+// int32: if any occurs, every value is stored minus 2³¹ and offset is true.
+func unpack(rf *rawFrame) (out []int32, offset bool, err error) {
 	if rf.sub422 && rf.bitsAlloc != 8 {
 		return nil, false, fmt.Errorf("%w: %d-bit 4:2:2 pixel data", ErrUnsupported, rf.bitsAlloc)
 	}
-	halved = rf.needsHalving()
+	offset = rf.needsOffset()
 	rowLen := rf.w * rf.spp
 	out = make([]int32, rowLen*rf.h)
 	for y := range rf.h {
-		rf.row(y, out[y*rowLen:(y+1)*rowLen], halved)
+		rf.row(y, out[y*rowLen:(y+1)*rowLen], offset)
 	}
-	return out, halved, nil
+	return out, offset, nil
 }

@@ -158,12 +158,12 @@ func TestDefaultWindow(t *testing.T) {
 		file string
 		want Window
 	}{
-		{"cr_chest_mono1_implicit", Window{511, 1023}},                   // from the file
-		{"ct_perfusion_2frame", Window{49, 102}},                         // enhanced CT: functional groups
-		{"ct_small", Window{(128+2191)/2.0 - 1024, 2191 - 128}},          // min/max, rescaled to HU
-		{"pet_signed_rescale", Window{30157, 54282}},                     // from the file
-		{"us_rgb_j2k_lossless", Window{}},                                // colour
-		{"rtdose_15frame_32bit", Window{(795000 + 1254000) / 2, 459000}}, // 32-bit
+		{"cr_chest_mono1_implicit", Window{511, 1023}},                     // from the file
+		{"ct_perfusion_2frame", Window{49, 102}},                           // enhanced CT: functional groups
+		{"ct_small", Window{(128+2191)/2.0 - 1024 + 0.5, 2191 - 128 + 1}},  // min/max, rescaled to HU
+		{"pet_signed_rescale", Window{30157, 54282}},                       // from the file
+		{"us_rgb_j2k_lossless", Window{}},                                  // colour
+		{"rtdose_15frame_32bit", Window{(795000+1254000)/2 + 0.5, 459001}}, // 32-bit
 	}
 	lim := Limits{}
 	for _, tt := range tests {
