@@ -26,7 +26,8 @@ const moreTestdata = "../../../shared/testdata/dicom-more"
 // the reference decoder, and a digest of its samples (or, for lossy files, the
 // samples of a crop and the tolerance).
 type corpusRef struct {
-	tool       string
+	tool       string   // "partial": a frame cut short, decoded but not compared
+	attrs      []string // slope, intercept, window centre and width the file gives this frame ("-": none)
 	count      int
 	sha        string
 	min, max   string
@@ -49,6 +50,14 @@ func corpusRefs(t *testing.T) map[string][]corpusRef {
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if f[0] == "attrs" && len(f) == 7 {
+			frame, _ := strconv.Atoi(f[2])
+			if frame >= len(refs[f[1]]) {
+				t.Fatalf("samples.txt: attributes of %s frame %d before its samples", f[1], frame)
+			}
+			refs[f[1]][frame].attrs = f[3:]
 			continue
 		}
 		if len(f) == 3 && f[1] == "-" {
@@ -150,6 +159,9 @@ func TestCorpus(t *testing.T) {
 			}
 			for i, r := range want {
 				checkFrame(t, f, i, r)
+				if r.attrs != nil {
+					checkAttrs(t, f, i, r.attrs)
+				}
 			}
 		})
 	}
@@ -208,6 +220,9 @@ func checkFrame(t *testing.T, f *File, i int, r corpusRef) {
 			b = binary.LittleEndian.AppendUint64(b, uint64(v))
 		}
 	}
+	if r.tool == "partial" {
+		return // decoded without error: its samples have no reference
+	}
 	if len(got) != r.count {
 		t.Fatalf("frame %d: %d samples, reference %d", i, len(got), r.count)
 	}
@@ -237,6 +252,37 @@ func checkFrame(t *testing.T, f *File, i int, r corpusRef) {
 	}
 	if worst > float64(r.tolerance) {
 		t.Errorf("frame %d: samples differ from %s's by up to %v (tolerance %d)", i, r.tool, worst, r.tolerance)
+	}
+}
+
+// checkAttrs compares frame i's rescale and default window with what pydicom
+// read from the file's functional groups. Float frames have a rescale of their
+// own (their quantization), so only the window is compared.
+func checkAttrs(t *testing.T, f *File, i int, want []string) {
+	t.Helper()
+	fr, err := f.Frame(i)
+	if err != nil {
+		t.Fatalf("Frame(%d) = %v", i, err)
+	}
+	num := func(s string, def float64) float64 {
+		if s == "-" {
+			return def
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("samples.txt: bad number %q", s)
+		}
+		return v
+	}
+	if f.img.float == 0 {
+		if s, b := num(want[0], 1), num(want[1], 0); fr.Slope != s || fr.Intercept != b {
+			t.Errorf("frame %d: rescale %v·x + %v, the file says %v·x + %v", i, fr.Slope, fr.Intercept, s, b)
+		}
+	}
+	if want[2] != "-" && want[3] != "-" {
+		if w := (Window{Center: num(want[2], 0), Width: num(want[3], 0)}); fr.Window != w {
+			t.Errorf("frame %d: window %+v, the file says %+v", i, fr.Window, w)
+		}
 	}
 }
 

@@ -55,16 +55,26 @@ func (rf *rawFrame) sample(k int64) uint32 {
 	case 16:
 		i := rf.off + 2*k
 		if i+2 > int64(len(d)) {
-			return 0
+			return uint32(rf.bo.Uint16(tail(d, i, 2)))
 		}
 		return uint32(rf.bo.Uint16(d[i:]))
 	default:
 		i := rf.off + 4*k
 		if i+4 > int64(len(d)) {
-			return 0
+			return rf.bo.Uint32(tail(d, i, 4))
 		}
 		return rf.bo.Uint32(d[i:])
 	}
+}
+
+// tail returns the n bytes of d at i, those past its end being zero: a sample
+// cut by the end of a truncated file keeps the bytes it has, as in GDCM.
+func tail(d []byte, i int64, n int) []byte {
+	b := make([]byte, n)
+	if i < int64(len(d)) {
+		copy(b, d[i:])
+	}
+	return b
 }
 
 // word returns 16-bit word w of the data, 0 past its end.

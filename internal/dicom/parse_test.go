@@ -49,7 +49,7 @@ func TestEveryFile(t *testing.T) {
 			if _, err := f.Frame(0); !errors.Is(err, ErrNoPixels) {
 				t.Errorf("%s: Frame(0) = %v, want ErrNoPixels", p, err)
 			}
-			noImage[filepath.Dir(p)] = true
+			noImage[strings.TrimPrefix(p, testdata+"/")] = true
 			continue
 		}
 		for i := range f.NumFrames() {
@@ -60,9 +60,12 @@ func TestEveryFile(t *testing.T) {
 			}
 		}
 	}
-	// Only the pydicom "tiny" file-set's instances lack pixel data.
-	if len(noImage) != 1 || !noImage[filepath.Join(testdata, "dicomdir_study/TINY_ALPHA/PT000000/ST000000/SE000000")] {
-		t.Errorf("files without an image in %v", noImage)
+	// Only the pydicom "tiny" file-set's instances lack pixel data, and a file
+	// cut short in its header.
+	for p := range noImage {
+		if !strings.HasPrefix(p, "dicomdir_study/TINY_ALPHA/PT000000/ST000000/SE000000/") && p != "synthetic/truncated_ct_in_header.dcm" {
+			t.Errorf("%s has no image", p)
+		}
 	}
 	for _, p := range []string{"DICOMDIR", "DICOMDIR-empty.dcm"} {
 		f := parseFile(t, filepath.Join(testdata, "dicomdir_study", p), Limits{})

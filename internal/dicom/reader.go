@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 const undefinedLength = 0xFFFFFFFF
@@ -104,7 +105,10 @@ func (r *reader) dataset(pos, end, depth int, enc encoding, parent *dataset, del
 	for pos < end {
 		if end-pos < 8 {
 			if depth == 0 && !delimited {
-				break // trailing padding after the last element
+				// Trailing padding after the last element, or the start of
+				// an element the file was cut in.
+				r.truncated = r.truncated || end == len(r.data) && strings.Trim(string(r.data[pos:end]), "\x00 ") != ""
+				break
 			}
 			return nil, 0, r.short(pos, end, "%d stray bytes where an element should start", end-pos)
 		}

@@ -11,10 +11,17 @@ import zlib
 
 import numpy as np
 import pydicom
+import pydicom.filebase
+import pydicom.filewriter
+import pydicom.valuerep
+from pydicom._uid_dict import UID_dictionary
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
+
+# pydicom 2.3 predates Deflated Image Frame Compression.
+UID_dictionary.setdefault('1.2.840.10008.1.2.8.1', ('Deflated Image Frame Compression', 'Transfer Syntax', '', '', 'DeflatedImageFrameCompression'))
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, '..')
@@ -183,9 +190,216 @@ def bit_depths():
     save(ds, 'bitdepth/bits_gray_s12_highbit15')
 
 
+def source(name):
+    return pydicom.dcmread(os.path.join(SRC, name))
+
+
+def encapsulated(ds, frames, ts):
+    ds.file_meta.TransferSyntaxUID = ts
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.PixelData = encapsulate(frames, has_bot=True)
+    ds['PixelData'].VR = 'OB'
+    ds['PixelData'].is_undefined_length = True
+
+
+def deflated_frames():
+    """Deflated Image Frame Compression (1.2.840.10008.1.2.8.1): each frame
+    deflated on its own (raw deflate, as the standard says; one file with a
+    zlib header, which readers meet in the wild)."""
+    mr = source('mr_10frame_native.dcm')
+    n, size = int(mr.NumberOfFrames), mr.Rows * mr.Columns * 2
+    frames = [mr.PixelData[k * size:(k + 1) * size] for k in range(n)]
+    encapsulated(mr, [raw_deflate(f) for f in frames], DEFLATED_FRAMES)
+    save(mr, 'deflated_mr12_10frame')
+    ct = source('ct_small.dcm')
+    encapsulated(ct, [zlib.compress(ct.PixelData, 9)], DEFLATED_FRAMES)
+    save(ct, 'deflated_ct_signed_zlib_header')
+    rows, cols = 30, 40
+    v = np.stack([pattern(rows, cols, 8, False, k) for k in range(3)], axis=-1)
+    ds = new_ds('deflated_rgb8_2frame', rows, cols, 3, 8, 8, False, 'RGB', frames=2, ts=DEFLATED_FRAMES)
+    encapsulated(ds, [raw_deflate(pack(v, 8)), raw_deflate(pack(v[::-1], 8))], DEFLATED_FRAMES)
+    save(ds, 'deflated_rgb8_2frame')
+    rows, cols = 38, 23  # 874 bits per frame: each frame packed from a byte boundary
+    seg = [(np.add.outer(np.arange(rows), np.arange(cols)) + k) % (k + 3) == 0 for k in range(3)]
+    ds = new_ds('deflated_seg_1bit_odd', rows, cols, 1, 1, 1, frames=3, ts=DEFLATED_FRAMES, sop=SEG)
+    encapsulated(ds, [raw_deflate(pack(s.astype(np.int64), 1)) for s in seg], DEFLATED_FRAMES)
+    save(ds, 'deflated_seg_1bit_odd')
+
+
+def raw_deflate(b):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return c.compress(b) + c.flush()
+
+
+def float_maps():
+    """Float (7FE0,0008) and Double Float (7FE0,0009) Pixel Data: an apparent
+    diffusion coefficient-like map from MR pixels, with negative values and a
+    NaN; two frames of doubles with a window of their own; big endian floats."""
+    mr = source('mr_10frame_native.dcm')
+    px = np.frombuffer(mr.PixelData, '<u2').astype(np.float64).reshape(10, 64, 64)
+    adc = px[0] / 400.0 - 0.25
+    adc[10, 10] = np.nan
+    ds = new_ds('float32_map', 64, 64, 1, 32, sop=PARAMETRIC_MAP)
+    ds.FloatPixelData = adc.astype('<f4').tobytes()
+    save(ds, 'float32_map_nan')
+    ds = new_ds('float64_map_2frame', 64, 64, 1, 64, frames=2, sop=PARAMETRIC_MAP)
+    ds.DoubleFloatPixelData = np.stack([px[1] * 1e-4, px[2] * -1e-4]).astype('<f8').tobytes()
+    ds.WindowCenter, ds.WindowWidth = 0.01, 0.05
+    save(ds, 'float64_map_2frame_window')
+    ds = new_ds('float32_map_be', 64, 64, 1, 32, ts=EXPLICIT_BE, sop=PARAMETRIC_MAP)
+    ds.FloatPixelData = (px[3] * 0.5 - 100).astype('>f4').tobytes()
+    save(ds, 'float32_map_bigendian')
+
+
+def segmentations():
+    """1-bit segmentation frames: RLE (one segment of packed bits per frame),
+    and native with frames that start inside a byte."""
+    rows, cols = 38, 23
+    seg = [(np.add.outer(np.arange(rows) * (k + 1), np.arange(cols)) % 7 < 2).astype(np.int64) for k in range(3)]
+    ds = new_ds('seg_1bit_rle_odd', rows, cols, 1, 1, 1, frames=3, ts=RLE, sop=SEG)
+    encapsulated(ds, [rle_frame([pack(s, 1)[:(rows * cols + 7) // 8]]) for s in seg], RLE)
+    save(ds, 'seg_1bit_rle_odd')
+    rows, cols = 7, 9  # 63 bits per frame
+    seg = [(np.add.outer(np.arange(rows), np.arange(cols) * (k + 2)) % 3 == 0).astype(np.int64) for k in range(5)]
+    ds = new_ds('seg_1bit_native_63bit', rows, cols, 1, 1, 1, frames=5, sop=SEG)
+    ds.PixelData = pack(np.stack(seg), 1)
+    save(ds, 'seg_1bit_native_63bit_5frame')
+
+
+def truncated():
+    """Files cut short: in the pixel data of native, RLE, JPEG and JPEG 2000
+    multi-frame files (the frames before the cut are whole, the one at the cut
+    partial), in a file without meta information, and in the header."""
+    cuts = [
+        ('mr_10frame_native.dcm', 'truncated_native_mr_in_frame5', 0.45),
+        ('mr_10frame_rle.dcm', 'truncated_rle_mr_in_frame7', 0.66),
+        ('generated/mr_jpeg_extended_12bit.dcm', 'truncated_jpeg12_mr_in_frame8', 0.78),
+        ('mr_10frame_j2k_lossless.dcm', 'truncated_j2k_mr_in_frame4', 0.37),
+        ('ct_small.dcm', 'truncated_ct_in_header', None),
+    ]
+    for src, name, frac in cuts:
+        b = open(os.path.join(SRC, src), 'rb').read()
+        if frac is None:
+            cut = b.find(b'\x28\x00\x10\x00') + 5  # inside the Rows element
+        else:
+            start = b.rfind(b'\xe0\x7f\x10\x00')
+            cut = start + int((len(b) - start) * frac)
+        open(os.path.join(HERE, name + '.dcm'), 'wb').write(b[:cut])
+
+
+def no_meta():
+    """Datasets without File Meta Information or preamble (implicit VR little
+    endian, explicit VR big endian), and a Part 10 file whose meta information
+    names no transfer syntax."""
+    ct = source('ct_small.dcm')
+    write_bare(ct, 'nometa_implicit_ct_signed', implicit=True, little=True)
+    mr = source('mr_small_bigendian.dcm')
+    write_bare(mr, 'nometa_explicit_bigendian_mr', implicit=False, little=False)
+    ds = source('mr_small_implicit.dcm')
+    del ds.file_meta.TransferSyntaxUID
+    ds.is_implicit_VR, ds.is_little_endian = True, True
+    with open(os.path.join(HERE, 'meta_without_transfer_syntax_implicit.dcm'), 'wb') as f:
+        f.write(b'\0' * 128 + b'DICM')
+        fp = pydicom.filebase.DicomFileLike(f)
+        fp.is_implicit_VR, fp.is_little_endian = False, True
+        pydicom.filewriter.write_file_meta_info(fp, ds.file_meta, enforce_standard=False)
+        fp.is_implicit_VR = True
+        pydicom.filewriter.write_dataset(fp, ds)
+
+
+def write_bare(ds, name, implicit, little):
+    ds.is_implicit_VR, ds.is_little_endian = implicit, little
+    with open(os.path.join(HERE, name + '.dcm'), 'wb') as f:
+        fp = pydicom.filebase.DicomFileLike(f)
+        fp.is_implicit_VR, fp.is_little_endian = implicit, little
+        pydicom.filewriter.write_dataset(fp, ds)
+
+
+def enhanced():
+    """Enhanced multi-frame objects whose rescale and window change from frame
+    to frame (Per-Frame Functional Groups), or come from the shared groups."""
+    mr = source('mr_10frame_native.dcm')
+    n = int(mr.NumberOfFrames)
+    shared = Dataset()
+    pm = Dataset()
+    pm.PixelSpacing, pm.SliceThickness = [0.9, 0.9], 5
+    shared.PixelMeasuresSequence = Sequence([pm])
+    mr.SharedFunctionalGroupsSequence = Sequence([shared])
+    per = []
+    for k in range(n):
+        item = Dataset()
+        xf = Dataset()
+        xf.RescaleSlope, xf.RescaleIntercept, xf.RescaleType = 1 + 0.25 * k, -50 * k, 'US'
+        item.PixelValueTransformationSequence = Sequence([xf])
+        voi = Dataset()
+        voi.WindowCenter, voi.WindowWidth = 200 + 30 * k, 300 + 40 * k
+        voi.WindowCenterWidthExplanation = 'frame %d' % (k + 1)
+        item.FrameVOILUTSequence = Sequence([voi])
+        pos = Dataset()
+        pos.ImagePositionPatient = [0, 0, 5 * k]
+        item.PlanePositionSequence = Sequence([pos])
+        per.append(item)
+    mr.PerFrameFunctionalGroupsSequence = Sequence(per)
+    for kw in ('RescaleSlope', 'RescaleIntercept', 'WindowCenter', 'WindowWidth'):
+        if kw in mr:
+            delattr(mr, kw)
+    save(mr, 'enhanced_mr_perframe_rescale_window')
+    ct = source('ct_small.dcm')
+    px = np.frombuffer(ct.PixelData, '<i2')
+    ct.NumberOfFrames = 3
+    ct.PixelData = np.concatenate([px, px[::-1], px]).astype('<i2').tobytes()
+    shared = Dataset()
+    xf = Dataset()
+    xf.RescaleSlope, xf.RescaleIntercept, xf.RescaleType = 1, -1024, 'HU'
+    shared.PixelValueTransformationSequence = Sequence([xf])
+    ct.SharedFunctionalGroupsSequence = Sequence([shared])
+    per = []
+    for c, w in ((-600, 1500), (40, 400), (400, 1800)):
+        item = Dataset()
+        voi = Dataset()
+        voi.WindowCenter, voi.WindowWidth = c, w
+        item.FrameVOILUTSequence = Sequence([voi])
+        per.append(item)
+    ct.PerFrameFunctionalGroupsSequence = Sequence(per)
+    for kw in ('RescaleSlope', 'RescaleIntercept', 'WindowCenter', 'WindowWidth'):
+        if kw in ct:
+            delattr(ct, kw)
+    save(ct, 'enhanced_ct_shared_rescale_perframe_window')
+
+
+def charsets():
+    """Person names: UTF-8 (ISO_IR 192) with empty trailing component groups,
+    and names inside sequence items whose Specific Character Set differs from
+    the dataset's."""
+    for name, pn in (('charset_utf8_pn_trailing_group', 'Yamada^Tarou=山田^太郎='),
+                     ('charset_utf8_pn_empty_groups', 'Yamada^Tarou==')):
+        ds = new_ds(name, 2, 2, 1, 8)
+        ds.PatientName = pn
+        ds.PixelData = bytes(4)
+        save(ds, name)
+    ds = new_ds('charset_items', 2, 2, 1, 8)
+    ds.SpecificCharacterSet = ['', 'ISO 2022 IR 87']
+    ds.PatientName = pydicom.valuerep.PersonName('Yamada^Tarou=山田^太郎=やまだ^たろう', encodings=['iso2022_jp'])
+    item = Dataset()
+    item.SpecificCharacterSet = 'ISO_IR 192'
+    item.PatientName = '鈴木^花子'
+    other = Dataset()
+    other.PatientName = pydicom.valuerep.PersonName('Sato^Jiro=佐藤^次郎', encodings=['iso2022_jp'])
+    ds.OtherPatientIDsSequence = Sequence([item, other])
+    ds.PixelData = bytes(4)
+    save(ds, 'charset_items')
+
+
 def main():
     os.makedirs(os.path.join(HERE, 'bitdepth'), exist_ok=True)
     bit_depths()
+    deflated_frames()
+    float_maps()
+    segmentations()
+    truncated()
+    no_meta()
+    enhanced()
+    charsets()
 
 
 if __name__ == '__main__':
