@@ -20,7 +20,7 @@ const Dir = "../../../testdata/dicom"
 func Frames(t testing.TB, maxLen int, prefixes ...string) [][]byte {
 	t.Helper()
 	var paths []string
-	for _, pat := range []string{"*.dcm", "generated/*.dcm"} {
+	for _, pat := range []string{"*.dcm", "generated/*.dcm", "synthetic/*.dcm"} {
 		p, err := filepath.Glob(filepath.Join(Dir, pat))
 		if err != nil {
 			t.Fatal(err)
@@ -66,6 +66,9 @@ func hasSyntax(b []byte, prefixes []string) bool {
 // fragments walks the items after the last undefined-length pixel data element.
 func fragments(b []byte) [][]byte {
 	i := bytes.LastIndex(b, []byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF})
+	if j := bytes.LastIndex(b, []byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'W', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF}); j > i {
+		i = j
+	}
 	if i < 0 {
 		return nil
 	}
