@@ -18,15 +18,15 @@ func TestOwnDCTMatchesStdlib(t *testing.T) {
 	for _, n := range []string{"ot_jpeg_baseline_gray", "sc_rgb_jpeg_baseline_ybr", "rgb_jpeg_baseline_rgb", "us_jpeg_baseline_ybr422"} {
 		t.Run(n, func(t *testing.T) {
 			f := parseFile(t, findFile(t, n), Limits{})
-			frames, err := f.encodedFrames()
+			frame, err := f.encoded(0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours, err := jpeg.Decode(frames[0].data, 1<<30)
+			ours, err := jpeg.Decode(frame.data, 1<<30)
 			if err != nil {
 				t.Fatalf("jpeg.Decode() = %v", err)
 			}
-			std, err := stdjpeg.Decode(bytes.NewReader(frames[0].data))
+			std, err := stdjpeg.Decode(bytes.NewReader(frame.data))
 			if err != nil {
 				t.Fatal(err)
 			}

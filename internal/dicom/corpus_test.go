@@ -13,9 +13,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // moreTestdata is the shared collection of harder DICOM files (SOURCES.md
@@ -354,4 +357,48 @@ func readCrop(t *testing.T, name string) []float64 {
 		t.Fatalf("crop %s: unknown sample type", name)
 	}
 	return out
+}
+
+// TestParseAtMatchesParse parses every corpus file with ParseAt as if it were
+// large (reading only its start, then the pixel data frame by frame, through
+// a ReaderAt) and checks that every frame decodes to the samples Parse gives.
+func TestParseAtMatchesParse(t *testing.T) {
+	defer func(w, h int64) { wholeFileBytes, firstHeaderRead = w, h }(wholeFileBytes, firstHeaderRead)
+	wholeFileBytes, firstHeaderRead = 0, 300
+	before := panics.Load()
+	for key, path := range corpusFiles(t) {
+		t.Run(key, func(t *testing.T) {
+			data := readFile(t, path)
+			want, err := Parse(data, Limits{})
+			if err != nil {
+				t.Skipf("Parse() = %v", err)
+			}
+			got, err := ParseAt(bytes.NewReader(data), int64(len(data)), Limits{})
+			if err != nil {
+				t.Fatalf("ParseAt() = %v", err)
+			}
+			if diff := cmp.Diff(want.Summary(), got.Summary()); diff != "" {
+				t.Errorf("summary differs (-Parse +ParseAt):\n%s", diff)
+			}
+			if got.NumFrames() != want.NumFrames() || got.HasImage() != want.HasImage() {
+				t.Fatalf("%d frames (image %v), Parse %d (%v)", got.NumFrames(), got.HasImage(), want.NumFrames(), want.HasImage())
+			}
+			for _, i := range []int{0, want.NumFrames() - 1} { // the first and the last: enough to cross the data
+				if i < 0 {
+					continue
+				}
+				gf, gerr := got.Frame(i)
+				wf, werr := want.Frame(i)
+				if (gerr != nil) != (werr != nil) {
+					t.Fatalf("frame %d: ParseAt %v, Parse %v", i, gerr, werr)
+				}
+				if gerr == nil && (!slices.Equal(gf.Gray, wf.Gray) || !bytes.Equal(gf.RGB, wf.RGB) || gf.Window != wf.Window) {
+					t.Errorf("frame %d differs", i)
+				}
+			}
+		})
+	}
+	if n := panics.Load() - before; n != 0 {
+		t.Errorf("%d panics recovered", n)
+	}
 }

@@ -16,7 +16,8 @@ var forceGDCM bool
 func (f *File) raw(i int) (*rawFrame, *imageInfo, error) {
 	im := f.img
 	if !f.syntax.encapsulated {
-		return nativeFrame(im, f.syntax, i), im, nil
+		rf, err := f.native(i)
+		return rf, im, err
 	}
 	var err error
 	if !forceGDCM {
@@ -63,18 +64,48 @@ func nativeFrame(im *imageInfo, s syntax, i int) *rawFrame {
 	return rf
 }
 
+// native returns native frame i, reading it from the file if ParseAt left it
+// there.
+func (f *File) native(i int) (*rawFrame, error) {
+	im := f.img
+	lz := im.pixel.lazy
+	if lz == nil {
+		return nativeFrame(im, f.syntax, i), nil
+	}
+	// Read the bytes the frame covers, from an even offset so that byte-swapped
+	// 8-bit samples keep their pairs.
+	rf := nativeFrame(im, f.syntax, i)
+	var start, n int64
+	switch im.bitsAlloc {
+	case 1, 12:
+		start, n = rf.off/16*2, (im.framePixels*int64(im.bitsAlloc)+15)/8+2
+		rf.off -= start * 8
+	default:
+		start, n = rf.off&^1, im.nativeFrameBytes+1
+		rf.off -= start
+	}
+	n = min(n, int64(lz.n)-start)
+	if n <= 0 {
+		rf.data = nil
+		return rf, nil
+	}
+	b, err := f.fragmentBytes(fragment{off: lz.off + start, n: int(n)})
+	if err != nil {
+		return nil, err
+	}
+	rf.data = b
+	return rf, nil
+}
+
 // decodeFrame decodes frame i of encapsulated pixel data with our own decoders.
 // The last frame of a truncated file is decoded as far as its data goes and
 // padded with zeros; if its decoder cannot make anything of it, it is all zeros.
 func (f *File) decodeFrame(i int) (*rawFrame, error) {
-	frames, err := f.encodedFrames()
+	ef, err := f.encoded(i)
 	if err != nil {
 		return nil, err
 	}
-	if i >= len(frames) {
-		return nil, fmt.Errorf("%w: frame %d is missing", ErrMalformed, i)
-	}
-	ef, im := frames[i], f.img
+	im := f.img
 	rf, err := f.decodeEncoded(ef, im)
 	if err != nil && ef.partial && !errors.Is(err, ErrUnsupported) {
 		rf, err = im.newRaw(nil, binary.LittleEndian), nil

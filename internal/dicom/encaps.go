@@ -6,48 +6,93 @@ import (
 	"fmt"
 )
 
-// encodedFrame is one frame of encapsulated pixel data.
+// encodedFrame is one frame of encapsulated pixel data, read.
 type encodedFrame struct {
 	data    []byte
 	partial bool // cut short by the end of a truncated file
 }
 
-// encodedFrames splits encapsulated pixel data into one byte stream per frame,
-// using the extended or basic offset table when they are consistent, and the
-// codec's start-of-image markers when they are not. In a truncated file there
-// may be fewer frames than declared, the last one partial.
-func (f *File) encodedFrames() ([]encodedFrame, error) {
+// frameRef is where a frame of encapsulated pixel data is: its fragments.
+type frameRef struct {
+	frags   []fragment
+	partial bool
+}
+
+// encodedFrames splits encapsulated pixel data into frames, using the
+// extended or basic offset table when they are consistent, and the codec's
+// start-of-image markers when they are not. In a truncated file there may be
+// fewer frames than declared, the last one partial.
+func (f *File) encodedFrames() ([]frameRef, error) {
 	f.frameOnce.Do(func() { f.frames, f.framesErr = f.splitFrames() })
 	return f.frames, f.framesErr
 }
 
-func (f *File) splitFrames() ([]encodedFrame, error) {
+// encoded returns the bytes of frame i, reading them from the file if they were
+// left there.
+func (f *File) encoded(i int) (encodedFrame, error) {
+	frames, err := f.encodedFrames()
+	if err != nil {
+		return encodedFrame{}, err
+	}
+	if i >= len(frames) {
+		return encodedFrame{}, fmt.Errorf("%w: frame %d is missing", ErrMalformed, i)
+	}
+	ref := frames[i]
+	parts := make([][]byte, len(ref.frags))
+	for k, fr := range ref.frags {
+		if parts[k], err = f.fragmentBytes(fr); err != nil {
+			return encodedFrame{}, err
+		}
+	}
+	return encodedFrame{data: join(parts), partial: ref.partial}, nil
+}
+
+// fragmentBytes returns a fragment's bytes, reading them if need be.
+func (f *File) fragmentBytes(fr fragment) ([]byte, error) {
+	if fr.data != nil || fr.n == 0 {
+		return fr.data, nil
+	}
+	if f.at == nil {
+		return nil, fmt.Errorf("%w: pixel data not read", ErrMalformed)
+	}
+	b := make([]byte, fr.n)
+	if _, err := f.at.ReadAt(b, fr.off); err != nil {
+		return nil, fmt.Errorf("read pixel data: %w", err)
+	}
+	return b, nil
+}
+
+func (f *File) splitFrames() ([]frameRef, error) {
 	im := f.img
 	seq := im.pixel.seq
 	if len(seq.frags) == 0 {
 		return nil, fmt.Errorf("%w: encapsulated pixel data without offset table", ErrMalformed)
 	}
-	bot, frags := seq.frags[0], seq.frags[1:]
+	botFrag, frags := seq.frags[0], seq.frags[1:]
 	if len(frags) == 0 {
 		return nil, fmt.Errorf("%w: encapsulated pixel data without fragments", ErrMalformed)
 	}
+	bot, err := f.fragmentBytes(botFrag)
+	if err != nil {
+		return nil, err
+	}
 	n := im.frames
-	cut := f.truncated                    // the fragments may stop before the last frame
-	starts := make([]int64, len(frags)+1) // offset of each fragment's item tag
-	for i, fr := range frags {
-		starts[i+1] = starts[i] + 8 + int64(len(fr))
+	cut := f.truncated // the fragments may stop before the last frame
+	starts := make([]int64, len(frags)+1)
+	for i, fr := range frags { // the offset of each fragment's item tag
+		starts[i+1] = starts[i] + 8 + int64(fr.n)
 	}
 	idx := f.frameStarts(frags, starts, bot, n, cut)
 	if idx == nil {
 		return nil, fmt.Errorf("%w: %d fragments do not split into %d frames", ErrMalformed, len(frags), n)
 	}
-	out := make([]encodedFrame, len(idx))
+	out := make([]frameRef, len(idx))
 	for k, first := range idx {
 		last := len(frags)
 		if k+1 < len(idx) {
 			last = idx[k+1]
 		}
-		out[k].data = join(frags[first:last])
+		out[k].frags = frags[first:last]
 	}
 	out[len(out)-1].partial = seq.partial
 	return out, nil
@@ -55,7 +100,7 @@ func (f *File) splitFrames() ([]encodedFrame, error) {
 
 // frameStarts returns the index of the first fragment of each frame, or nil if
 // the fragments cannot be split into n frames (fewer in a cut file).
-func (f *File) frameStarts(frags [][]byte, starts []int64, bot []byte, n int, cut bool) []int {
+func (f *File) frameStarts(frags []fragment, starts []int64, bot []byte, n int, cut bool) []int {
 	if offs := f.extendedOffsets(); len(offs) == n {
 		if idx, ok := fragmentsAt(starts, offs, cut); ok {
 			return idx
@@ -142,7 +187,14 @@ func (f *File) hasFrameMarkers() bool {
 }
 
 // startsFrame reports whether a fragment begins a new codestream.
-func (f *File) startsFrame(b []byte) bool {
+func (f *File) startsFrame(fr fragment) bool {
+	b := fr.data
+	if b == nil && f.at != nil && fr.n > 0 {
+		b = make([]byte, min(fr.n, 8))
+		if _, err := f.at.ReadAt(b, fr.off); err != nil {
+			return false
+		}
+	}
 	switch f.syntax.codec {
 	case codecJPEG, codecJPEGLossless, codecJPEGLS:
 		return bytes.HasPrefix(b, []byte{0xFF, 0xD8})

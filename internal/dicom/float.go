@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"fmt"
+	"image"
 	"math"
 )
 
@@ -34,7 +35,10 @@ func (rf *rawFrame) floatSample(k int64) float64 {
 // file's float values. NaN and infinities show as the lowest value.
 func (f *File) floatFrame(i int) (*Frame, error) {
 	im := f.img
-	rf := nativeFrame(im, f.syntax, i)
+	rf, err := f.native(i)
+	if err != nil {
+		return nil, fmt.Errorf("decode frame %d: %w", i, err)
+	}
 	n := int64(im.cols) * int64(im.rows)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for k := range n {
@@ -50,7 +54,8 @@ func (f *File) floatFrame(i int) (*Frame, error) {
 		scale = 1
 	}
 	fr := &Frame{Index: i, Width: im.cols, Height: im.rows, Photometric: im.photometric, BitsStored: 16,
-		Slope: scale, Intercept: lo, Gray: make([]int32, n)}
+		Slope: scale, Intercept: lo, Gray: make([]int32, n), SourceWidth: im.cols, SourceHeight: im.rows,
+		Region: image.Rect(0, 0, im.cols, im.rows)}
 	for k := range n {
 		v := rf.floatSample(k)
 		switch {
@@ -66,7 +71,7 @@ func (f *File) floatFrame(i int) (*Frame, error) {
 	if ws := f.StoredWindows(i); len(ws) > 0 {
 		fr.Window, fr.VOIFunction = ws[0].Window, f.voiFunction(i)
 	} else {
-		fr.Window = fr.rangeWindow()
+		fr.Window = windowOver(lo, hi)
 	}
 	return fr, nil
 }

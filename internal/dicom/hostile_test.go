@@ -117,14 +117,14 @@ func TestEncapsulatedOffsets(t *testing.T) {
 		nil,                            // no table: one fragment per frame
 		make([]byte, 40),               // all zeros: inconsistent, ignored
 		bytes.Repeat([]byte{0xFF}, 40), // past the end, ignored
-		frags[0],                       // the real table
+		frags[0].data,                  // the real table
 	} {
 		ds := image16(64, 64).elem(tagNumberOfFrames, "IS", []byte("10")).us(tagBitsStored, 12)
 		ds.raw(tagPixelData, "OB", undefinedLength).raw(tagItem, "", uint32(len(bot)))
 		ds.Write(bot)
 		for _, fr := range frags[1:] {
-			ds.raw(tagItem, "", uint32(len(fr)))
-			ds.Write(fr)
+			ds.raw(tagItem, "", uint32(len(fr.data)))
+			ds.Write(fr.data)
 		}
 		ds.raw(tagSequenceDelimiter, "", 0)
 		f, err := Parse(file(uidRLE, ds), Limits{})

@@ -154,9 +154,40 @@ func (rf *rawFrame) row(y int, dst []int32, offset bool) {
 		return
 	}
 	base := int64(y) * int64(w) * int64(spp)
+	if rf.fastRow(base, dst[:w*spp], offset) {
+		return
+	}
 	for k := range w * spp {
 		dst[k] = rf.value(rf.sample(base+int64(k)), offset)
 	}
+}
+
+// fastRow reads the common layouts, whole rows of 8- or 16-bit samples that
+// are all in the data, without going through sample for each.
+func (rf *rawFrame) fastRow(base int64, dst []int32, offset bool) bool {
+	n := int64(len(dst))
+	switch {
+	case rf.bitsAlloc == 16 && rf.off+2*(base+n) <= int64(len(rf.data)):
+		d := rf.data[rf.off+2*base : rf.off+2*(base+n)]
+		le := rf.bo == binary.LittleEndian
+		for k := range dst {
+			var v uint32
+			if le {
+				v = uint32(d[2*k]) | uint32(d[2*k+1])<<8
+			} else {
+				v = uint32(d[2*k])<<8 | uint32(d[2*k+1])
+			}
+			dst[k] = rf.value(v, offset)
+		}
+		return true
+	case rf.bitsAlloc == 8 && !rf.swap8 && rf.off+base+n <= int64(len(rf.data)):
+		d := rf.data[rf.off+base : rf.off+base+n]
+		for k := range dst {
+			dst[k] = rf.value(uint32(d[k]), offset)
+		}
+		return true
+	}
+	return false
 }
 
 // row422 expands a row of native 8-bit YBR_*_422 (Y1 Y2 Cb Cr per pair of

@@ -25,8 +25,13 @@ type File struct {
 	imgErr    error      // why img is nil
 
 	frameOnce sync.Once
-	frames    []encodedFrame // encoded frames of encapsulated pixel data
+	frames    []frameRef // frames of encapsulated pixel data
 	framesErr error
+
+	// at, for a file parsed by ParseAt, reads what src (its start) does not
+	// hold: the pixel data; size is the file's size.
+	at   io.ReaderAt
+	size int64
 
 	gdcmOnce sync.Once
 	gdcmFile *File
@@ -42,13 +47,66 @@ type File struct {
 // that fails, the other encodings in turn (SyntaxGuessed says so). A file that
 // ends early keeps what came before the cut (Incomplete says so).
 func Parse(data []byte, lim Limits) (f *File, err error) {
+	return parse(data, len(data), nil, lim)
+}
+
+// Sizes for ParseAt; tests make them small.
+var (
+	wholeFileBytes  int64 = 32 << 20  // files up to this size are read whole
+	firstHeaderRead int64 = 1 << 20   // the first read of a larger file's start
+	maxHeaderRead   int64 = 256 << 20 // a header longer than this is refused
+)
+
+// ParseAt parses a DICOM file of size bytes read through r. A small file is
+// read whole, as by Parse. Of a larger one only the start is read, up to its
+// pixel data, which is read a frame at a time as frames are decoded, so that a
+// file larger than memory can be shown. Elements after the pixel data are
+// not read.
+func ParseAt(r io.ReaderAt, size int64, lim Limits) (*File, error) {
+	if size <= wholeFileBytes {
+		return parseWhole(r, size, lim)
+	}
+	for n := firstHeaderRead; ; n *= 4 {
+		n = min(n, size)
+		b := make([]byte, n)
+		if _, err := r.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read DICOM header: %w", err)
+		}
+		f, err := parse(b, int(size), r, lim)
+		switch {
+		case errors.Is(err, errDeflatedWhole):
+			return parseWhole(r, size, lim)
+		case !errors.Is(err, errNeedMore):
+			return f, err
+		case n >= size || n >= maxHeaderRead:
+			return nil, fmt.Errorf("%w: a header of more than %d bytes", ErrTooLarge, n)
+		}
+	}
+}
+
+
+// parseWhole reads all size bytes of r and parses them.
+func parseWhole(r io.ReaderAt, size int64, lim Limits) (*File, error) {
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read DICOM file: %w", err)
+	}
+	return Parse(b, lim)
+}
+
+// errDeflatedWhole says a deflated dataset must be read whole to be inflated.
+var errDeflatedWhole = errors.New("dicom: a deflated dataset is read whole")
+
+// parse parses data, the start of a file of size bytes whose rest at reads
+// (nil when data is the whole file).
+func parse(data []byte, size int, at io.ReaderAt, lim Limits) (f *File, err error) {
 	defer func() {
 		if p := recover(); p != nil { // defence in depth; fuzzing keeps this unused
 			f, err = nil, recovered("parse", p)
 		}
 	}()
 	lim = lim.withDefaults()
-	r := &reader{data: data, lim: lim}
+	r := &reader{data: data, lim: lim, size: size, at: at}
 	pos := 0
 	switch {
 	case len(data) >= 132 && string(data[128:132]) == "DICM":
@@ -61,7 +119,7 @@ func Parse(data []byte, lim Limits) (f *File, err error) {
 		return nil, err
 	}
 	if ts := meta.ascii(tagTransferSyntaxUID); ts != "" {
-		return parseAs(data, pos, meta, lim, r.count, ts, false)
+		return parseAs(r, pos, meta, r.count, ts, false)
 	}
 	candidates, err := guessSyntaxes(data[pos:])
 	if err != nil {
@@ -72,8 +130,10 @@ func Parse(data []byte, lim Limits) (f *File, err error) {
 	var best *File
 	var firstErr error
 	for _, ts := range candidates {
-		f, err := parseAs(data, pos, meta, lim, r.count, ts, true)
+		f, err := parseAs(r, pos, meta, r.count, ts, true)
 		switch {
+		case errors.Is(err, errNeedMore):
+			return nil, err
 		case err != nil:
 			firstErr = cmp.Or(firstErr, err)
 		case len(f.ds.elems) == 0:
@@ -89,25 +149,30 @@ func Parse(data []byte, lim Limits) (f *File, err error) {
 	return nil, cmp.Or(firstErr, fmt.Errorf("%w: no data elements", ErrNotDICOM))
 }
 
-// parseAs parses the dataset at pos with transfer syntax ts.
-func parseAs(data []byte, pos int, meta *dataset, lim Limits, count int, ts string, guessed bool) (*File, error) {
-	f := &File{src: data, meta: meta, lim: lim, guessed: guessed}
+// parseAs parses the dataset at pos with transfer syntax ts, with a reader
+// like base (whose meta information is parsed).
+func parseAs(base *reader, pos int, meta *dataset, count int, ts string, guessed bool) (*File, error) {
+	data, lim := base.data, base.lim
+	f := &File{src: data, meta: meta, lim: lim, guessed: guessed, at: base.at, size: int64(base.size)}
 	f.syntax, _ = lookupSyntax(ts)
 	enc := encoding{bo: f.syntax.byteOrder(), implicit: f.syntax.implicit}
-	r := &reader{data: data, lim: lim, count: count}
+	r := &reader{data: data, lim: lim, count: count, size: base.size, at: base.at}
+	if f.syntax.deflated && base.at != nil {
+		return nil, errDeflatedWhole
+	}
 	if f.syntax.deflated {
 		inflated, err := inflate(data[pos:], lim.MaxInflatedBytes)
 		if err != nil {
 			return nil, err
 		}
-		r = &reader{data: inflated, base: -1, lim: lim, count: count}
+		r = &reader{data: inflated, base: -1, lim: lim, count: count, size: len(inflated)}
 		pos = 0
 	}
 	if !guessed {
 		enc = sniffVR(r.data[pos:], enc)
 	}
 	var err error
-	f.ds, _, err = r.dataset(pos, len(r.data), 0, enc, nil, false)
+	f.ds, _, err = r.dataset(pos, r.size, 0, enc, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +192,14 @@ func (f *File) SyntaxGuessed() bool { return f.guessed }
 // little endian, though some writers get that wrong.
 func (r *reader) meta(pos int) (*dataset, int, error) {
 	ds := &dataset{bo: binary.LittleEndian, offset: -1}
-	end := len(r.data)
-	for end-pos >= 8 && binary.LittleEndian.Uint16(r.data[pos:]) == 0x0002 {
+	end := r.size
+	for end-pos >= 8 {
+		if err := r.avail(pos, min(12, end-pos)); err != nil {
+			return nil, 0, err
+		}
+		if binary.LittleEndian.Uint16(r.data[pos:]) != 0x0002 {
+			break
+		}
 		enc := encoding{bo: binary.LittleEndian}
 		if !isVRShape(r.data[pos+4 : pos+6]) {
 			enc.implicit = true

@@ -130,7 +130,7 @@ func (f *File) imageInfo() (*imageInfo, error) {
 // that ends early, the frames that have at least one byte are shown, the last
 // one padded with zeros, and the image is marked incomplete.
 func (im *imageInfo) checkNativeLength(truncated bool) error {
-	have := int64(len(im.pixel.value)) * 8 // bits
+	have := im.pixel.length() * 8 // bits
 	frameBits := im.nativeFrameBytes * 8
 	if im.bitsAlloc == 1 || im.bitsAlloc == 12 {
 		frameBits = im.framePixels * int64(im.bitsAlloc)

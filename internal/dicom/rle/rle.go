@@ -101,3 +101,97 @@ func packBits(src, dst []byte, n, stride int) error {
 	}
 	return nil
 }
+
+// Stream decodes one segment of an RLE frame incrementally, so that a large
+// frame can be read a row at a time.
+type Stream struct {
+	src  []byte
+	i    int
+	rep  int  // bytes of a replicate run still to give
+	val  byte // the replicated byte
+	lit  int  // bytes of a literal run still to give
+	left int  // bytes the segment must still yield
+	cut  bool // the frame is cut short: a segment that ends early yields zeros
+}
+
+// Segments splits an RLE frame into its n segment streams, each to yield
+// perSegment bytes. With cut, missing segments and data yield zeros.
+func Segments(src []byte, n, perSegment int, cut bool) ([]*Stream, error) {
+	if len(src) < headerSize {
+		return nil, fmt.Errorf("%w: %d bytes is shorter than the header", ErrInvalid, len(src))
+	}
+	if got := int(binary.LittleEndian.Uint32(src)); got != n || n > 15 {
+		return nil, fmt.Errorf("%w: %d segments, want %d", ErrInvalid, got, n)
+	}
+	offs := make([]int, n+1)
+	for i := range n {
+		o := int64(binary.LittleEndian.Uint32(src[4+4*i:]))
+		if cut && o > int64(len(src)) {
+			o = int64(len(src))
+		}
+		if o < headerSize || o > int64(len(src)) || (i > 0 && int(o) < offs[i-1]) {
+			return nil, fmt.Errorf("%w: segment %d at offset %d", ErrInvalid, i, o)
+		}
+		offs[i] = int(o)
+	}
+	offs[n] = len(src)
+	out := make([]*Stream, n)
+	for i := range out {
+		out[i] = &Stream{src: src[offs[i]:offs[i+1]], left: perSegment, cut: cut}
+	}
+	return out, nil
+}
+
+// Read writes the next n bytes of the segment to dst[0], dst[stride], ….
+func (s *Stream) Read(dst []byte, n, stride int) error {
+	if n > s.left {
+		return fmt.Errorf("%w: segment read past its %d bytes", ErrInvalid, s.left)
+	}
+	s.left -= n
+	for k := 0; k < n; {
+		switch {
+		case s.rep > 0:
+			m := min(s.rep, n-k)
+			for j := range m {
+				dst[(k+j)*stride] = s.val
+			}
+			s.rep -= m
+			k += m
+			continue
+		case s.lit > 0:
+			m := min(s.lit, n-k, len(s.src)-s.i)
+			for j := range m {
+				dst[(k+j)*stride] = s.src[s.i+j]
+			}
+			s.i += m
+			s.lit -= m
+			k += m
+			if m > 0 {
+				continue
+			}
+		}
+		if s.i >= len(s.src) {
+			if !s.cut {
+				return fmt.Errorf("%w: segment ends %d bytes early", ErrInvalid, n-k+s.left)
+			}
+			for ; k < n; k++ {
+				dst[k*stride] = 0
+			}
+			return nil
+		}
+		c := int8(s.src[s.i])
+		s.i++
+		switch {
+		case c >= 0:
+			s.lit = int(c) + 1
+		case c != -128:
+			if s.i >= len(s.src) {
+				s.rep = 0
+				continue
+			}
+			s.val, s.rep = s.src[s.i], 1-int(c)
+			s.i++
+		}
+	}
+	return nil
+}
