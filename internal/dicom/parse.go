@@ -84,7 +84,6 @@ func ParseAt(r io.ReaderAt, size int64, lim Limits) (*File, error) {
 	}
 }
 
-
 // parseWhole reads all size bytes of r and parses them.
 func parseWhole(r io.ReaderAt, size int64, lim Limits) (*File, error) {
 	b := make([]byte, size)

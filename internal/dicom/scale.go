@@ -8,7 +8,7 @@ import "math"
 // source.
 type scaler struct {
 	sw, sh, dw, dh, c int
-	sx, sy            float64 // source pixels per output pixel, each ≥ 1
+	sx, sy            float64   // source pixels per output pixel, each ≥ 1
 	xo                []int32   // for each source column, its (first) output column
 	xw                []float64 // and the share of it that goes there
 	hrow              []float64

@@ -18,18 +18,18 @@ import (
 // shifted or linearly requantized, and the map is folded into Slope and
 // Intercept, so the browser never needs to know.
 type ViewerFrame struct {
-	Index        int      `json:"index"`
-	Width        int      `json:"width"`
-	Height       int      `json:"height"`
-	Color        bool     `json:"-"`
-	Slope        float64  `json:"slope"`
-	Intercept    float64  `json:"intercept"`
-	WindowCenter float64  `json:"window_center"`
-	WindowWidth  float64  `json:"window_width"`
-	VOIFunction  string   `json:"voi_function,omitempty"`
-	Invert       bool     `json:"invert"`
-	Min          float64  `json:"min"` // smallest modality value
-	Max          float64  `json:"max"` // largest modality value
+	Index        int     `json:"index"`
+	Width        int     `json:"width"`
+	Height       int     `json:"height"`
+	Color        bool    `json:"-"`
+	Slope        float64 `json:"slope"`
+	Intercept    float64 `json:"intercept"`
+	WindowCenter float64 `json:"window_center"`
+	WindowWidth  float64 `json:"window_width"`
+	VOIFunction  string  `json:"voi_function,omitempty"`
+	Invert       bool    `json:"invert"`
+	Min          float64 `json:"min"` // smallest modality value
+	Max          float64 `json:"max"` // largest modality value
 	// SourceWidth and SourceHeight are the frame's own size; Region is the
 	// part of it this image shows (x, y, width, height in the frame's own
 	// pixels), scaled to Width×Height: all of it for a frame, perhaps scaled
