@@ -115,6 +115,11 @@ func BenchmarkWorkerLargeRLE(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	benchmarkWorker(b, path)
+}
+
+// benchmarkWorker runs the worker on the file at path.
+func benchmarkWorker(b *testing.B, path string) {
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
@@ -153,3 +158,14 @@ func BenchmarkWorkerLargeRLE(b *testing.B) {
 }
 
 func extractOptionsForBench() ExtractOptions { return ExtractOptions{ThumbnailSize: 256, Frame: -1} }
+
+// BenchmarkWorkerFile is BenchmarkWorkerLargeRLE for any file:
+//
+//	MEDBOX_BENCH_FILE=big.dcm go test -run '^$' -bench WorkerFile -benchtime 1x ./internal/dicom
+func BenchmarkWorkerFile(b *testing.B) {
+	path := os.Getenv("MEDBOX_BENCH_FILE")
+	if path == "" {
+		b.Skip("MEDBOX_BENCH_FILE is not set")
+	}
+	benchmarkWorker(b, path)
+}

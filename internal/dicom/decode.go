@@ -164,7 +164,7 @@ func monoOr(im *imageInfo, colour string) string {
 
 // decodedFrame wraps decoder output (unsigned bit patterns of prec bits) as a
 // little-endian raw frame.
-func decodedFrame(pix []uint16, prec int, im *imageInfo, photometric string) *rawFrame {
+func decodedFrame[T uint16 | int32](pix []T, prec int, im *imageInfo, photometric string) *rawFrame {
 	bits := max(prec, im.bitsStored)
 	if im.signed {
 		bits = im.bitsStored // the codec coded two's complement patterns of BitsStored bits
@@ -182,7 +182,7 @@ func decodedFrame(pix []uint16, prec int, im *imageInfo, photometric string) *ra
 	rf.bitsAlloc = 16
 	rf.data = make([]byte, 2*len(pix))
 	for k, v := range pix {
-		binary.LittleEndian.PutUint16(rf.data[2*k:], v)
+		binary.LittleEndian.PutUint16(rf.data[2*k:], uint16(v))
 	}
 	return rf
 }

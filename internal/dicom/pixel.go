@@ -96,6 +96,9 @@ func (f *File) imageInfo() (*imageInfo, error) {
 	if im.framePixels*int64(im.frames) > f.lim.MaxTotalPixels {
 		return nil, fmt.Errorf("%w: %d frames of %d samples, limit %d in total", ErrTooLarge, im.frames, im.framePixels, f.lim.MaxTotalPixels)
 	}
+	if limit := f.lim.wholeFrameLimit(f.syntax.codec); limit > 0 && im.framePixels > limit {
+		return nil, fmt.Errorf("%w: a %d×%d×%d frame decoded whole, limit %d samples", ErrTooLarge, im.cols, im.rows, im.samples, limit)
+	}
 	im.nativeFrameBytes = storedBytes(im.framePixels, im.bitsAlloc)
 	if !f.syntax.encapsulated && strings.HasSuffix(im.photometric, "_422") && im.samples == 3 {
 		im.subsampled422Native = true
