@@ -122,14 +122,15 @@ type Options struct {
 
 // Service makes and serves previews.
 type Service struct {
-	db     *sqldb.DB
-	boxes  *box.Service
-	guard  *dicom.Guard
-	tools  Tools
-	lim    Limits
-	now    func() time.Time
-	log    *slog.Logger
-	decode chan struct{} // bounds in-process image decodes, which hold whole images
+	db      *sqldb.DB
+	boxes   *box.Service
+	guard   *dicom.Guard
+	tools   Tools
+	lim     Limits
+	now     func() time.Time
+	log     *slog.Logger
+	decode  chan struct{} // bounds in-process image decodes, which hold whole images
+	regions chan struct{} // bounds FrameRegion's guard children
 }
 
 // New returns a Service and hooks it into box, so that every completed file of a
@@ -142,7 +143,7 @@ func New(o Options) *Service {
 		o.Log = slog.Default()
 	}
 	s := &Service{db: o.DB, boxes: o.Boxes, guard: o.Guard, tools: o.Tools, lim: o.Limits.withDefaults(), now: o.Now, log: o.Log,
-		decode: make(chan struct{}, 1)}
+		decode: make(chan struct{}, 1), regions: make(chan struct{}, regionWorkers)}
 	o.Boxes.OnFileAdded(s.fileAddedTx)
 	return s
 }
