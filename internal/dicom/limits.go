@@ -14,7 +14,7 @@ const (
 	DefaultMaxFramePixels   = 100 << 20
 	DefaultMaxDecodedPixels = 24 << 20
 	DefaultMaxTotalPixels   = 512 << 20
-	DefaultMaxInflatedBytes = 1 << 30
+	DefaultMaxInflatedBytes = 128 << 20
 	DefaultMaxDepth         = 32
 	DefaultMaxElements      = 1 << 20
 )
@@ -32,7 +32,10 @@ type Limits struct {
 	MaxDecodedPixels int64
 	// MaxTotalPixels caps MaxFramePixels summed over all frames.
 	MaxTotalPixels int64
-	// MaxInflatedBytes caps the size of a deflated dataset once inflated.
+	// MaxInflatedBytes caps the size of a deflated dataset once inflated,
+	// which is held whole (twice, for a moment, while it is inflated). Deflated
+	// datasets are small in practice (reports, waveforms); images come
+	// compressed by their own codecs.
 	MaxInflatedBytes int64
 	// MaxDepth caps the nesting of sequences.
 	MaxDepth int

@@ -74,8 +74,6 @@ func ParseAt(r io.ReaderAt, size int64, lim Limits) (*File, error) {
 		}
 		f, err := parse(b, int(size), r, lim)
 		switch {
-		case errors.Is(err, errDeflatedWhole):
-			return parseWhole(r, size, lim)
 		case !errors.Is(err, errNeedMore):
 			return f, err
 		case n >= size || n >= maxHeaderRead:
@@ -92,9 +90,6 @@ func parseWhole(r io.ReaderAt, size int64, lim Limits) (*File, error) {
 	}
 	return Parse(b, lim)
 }
-
-// errDeflatedWhole says a deflated dataset must be read whole to be inflated.
-var errDeflatedWhole = errors.New("dicom: a deflated dataset is read whole")
 
 // parse parses data, the start of a file of size bytes whose rest at reads
 // (nil when data is the whole file).
@@ -156,11 +151,15 @@ func parseAs(base *reader, pos int, meta *dataset, count int, ts string, guessed
 	f.syntax, _ = lookupSyntax(ts)
 	enc := encoding{bo: f.syntax.byteOrder(), implicit: f.syntax.implicit}
 	r := &reader{data: data, lim: lim, count: count, size: base.size, at: base.at}
-	if f.syntax.deflated && base.at != nil {
-		return nil, errDeflatedWhole
-	}
 	if f.syntax.deflated {
-		inflated, err := inflate(data[pos:], lim.MaxInflatedBytes)
+		// The compressed dataset is read from the file itself when it was
+		// not read whole, so that memory holds only what it inflates to.
+		open := func() io.Reader { return bytes.NewReader(data[pos:]) }
+		if base.at != nil {
+			at, off, n := base.at, int64(pos), int64(base.size-pos)
+			open = func() io.Reader { return io.NewSectionReader(at, off, n) }
+		}
+		inflated, err := inflate(open, lim.MaxInflatedBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -254,32 +253,54 @@ func sniffVR(b []byte, enc encoding) encoding {
 	return enc
 }
 
-// inflate inflates a deflated dataset, refusing to produce more than max bytes.
-// The standard says raw deflate; some writers add a zlib header, so that is tried
-// when raw deflate fails.
-func inflate(b []byte, max int64) ([]byte, error) {
-	out, err := inflateWith(flate.NewReader(bytes.NewReader(b)), max)
-	if err != nil && !errors.Is(err, ErrTooLarge) && len(b) >= 2 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0 {
-		if z, zerr := zlib.NewReader(bytes.NewReader(b)); zerr == nil {
-			if zout, zerr := inflateWith(z, max); zerr == nil {
-				return zout, nil
+// inflate inflates a deflated dataset read from open, refusing to produce more
+// than limit bytes. The standard says raw deflate; some writers add a zlib
+// header, so that is tried when raw deflate fails.
+func inflate(open func() io.Reader, limit int64) ([]byte, error) {
+	out, err := inflateWith(flate.NewReader(open()), limit)
+	if err != nil && !errors.Is(err, ErrTooLarge) {
+		var hdr [2]byte
+		if n, _ := io.ReadFull(open(), hdr[:]); n == 2 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+			if z, zerr := zlib.NewReader(open()); zerr == nil {
+				if zout, zerr := inflateWith(z, limit); zerr == nil {
+					return zout, nil
+				}
 			}
 		}
 	}
 	return out, err
 }
 
-func inflateWith(zr io.ReadCloser, max int64) ([]byte, error) {
+// inflateWith reads all of zr, at most limit bytes, in pieces that are then
+// copied into one slice of the exact size: at most twice the output in memory,
+// where a growing buffer may hold three times as much.
+func inflateWith(zr io.ReadCloser, limit int64) ([]byte, error) {
 	defer zr.Close()
-	var out bytes.Buffer
-	n, err := out.ReadFrom(io.LimitReader(zr, max+1))
-	switch {
-	case n > max:
-		return nil, fmt.Errorf("%w: deflated dataset inflates to more than %d bytes", ErrTooLarge, max)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, fmt.Errorf("%w: deflated dataset is truncated", ErrMalformed)
-	case err != nil:
-		return nil, fmt.Errorf("%w: inflate dataset: %v", ErrMalformed, err)
+	var parts [][]byte
+	var total int64
+	for done := false; !done; {
+		b := make([]byte, min(max(total, 64<<10), 4<<20))
+		k := 0
+		for k < len(b) && !done {
+			n, err := zr.Read(b[k:])
+			k += n
+			switch {
+			case err == io.EOF:
+				done = true
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				return nil, fmt.Errorf("%w: deflated dataset is truncated", ErrMalformed)
+			case err != nil:
+				return nil, fmt.Errorf("%w: inflate dataset: %v", ErrMalformed, err)
+			}
+		}
+		if total += int64(k); total > limit {
+			return nil, fmt.Errorf("%w: deflated dataset inflates to more than %d bytes", ErrTooLarge, limit)
+		}
+		parts = append(parts, b[:k])
 	}
-	return out.Bytes(), nil
+	out := make([]byte, 0, total)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out, nil
 }
