@@ -3,10 +3,16 @@ package dicom
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/medbox-jp/medbox/internal/dicom/internal/dicomtest"
 )
 
 // fuzzLimits keep each fuzz input fast: small frames, no GDCM.
 var fuzzLimits = Limits{MaxFramePixels: 1 << 18, MaxTotalPixels: 1 << 20, MaxInflatedBytes: 4 << 20, MaxElements: 1 << 14}
+
+// fuzzAllocCap is the most a fuzz input may allocate within fuzzLimits
+// (dicomtest.AllocCap): the limits bound memory, not only the image size.
+const fuzzAllocCap = 64 << 20
 
 // addSeeds adds every test file of at most 32 KB (and the DICOMDIRs), and the
 // first 4 KB of the larger ones: the fuzzer's minimizer is very slow on large
@@ -36,6 +42,7 @@ func FuzzParse(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		defer noRecoveredPanic(t, panics.Load())
+		defer dicomtest.AllocCap(t, fuzzAllocCap)()
 		IsDICOM(data)
 		file, err := Parse(data, fuzzLimits)
 		if err != nil {
@@ -52,6 +59,7 @@ func FuzzRender(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		defer noRecoveredPanic(t, panics.Load())
+		defer dicomtest.AllocCap(t, 2*fuzzAllocCap)()
 		file, err := Parse(data, fuzzLimits)
 		if err != nil || !file.HasImage() {
 			return
@@ -135,6 +143,7 @@ func FuzzDeflatedFrame(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, rows, cols uint16, bits, spp uint8, partial bool) {
 		defer noRecoveredPanic(t, panics.Load())
+		defer dicomtest.AllocCap(t, 32<<20)()
 		im := &imageInfo{rows: int(rows%512) + 1, cols: int(cols%512) + 1, samples: 1 + 2*int(spp%2), photometric: "MONOCHROME2", present: 1, frames: 1}
 		im.bitsAlloc = []int{1, 8, 16, 32}[bits%4]
 		im.bitsStored, im.highBit = im.bitsAlloc, im.bitsAlloc-1

@@ -103,7 +103,8 @@ func FuzzDecode(f *testing.F) {
 }
 
 // FuzzDecodeHT fuzzes High-Throughput JPEG 2000 codestreams, whose block coder
-// (ht.go) is separate from part 1's.
+// (ht.go) is separate from part 1's. At most 2^18 samples may cost at most
+// 64 MiB of allocations, whatever the codestream declares.
 func FuzzDecodeHT(f *testing.F) {
 	frames := dicomtest.Frames(f, 24<<10, syntaxHTJ2K)
 	if len(frames) < 10 {
@@ -113,6 +114,7 @@ func FuzzDecodeHT(f *testing.F) {
 		f.Add(fr)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		defer dicomtest.AllocCap(t, 64<<20)()
 		img, err := Decode(src, 1<<18)
 		if err == nil && len(img.Pix) != img.Width*img.Height*img.Components {
 			t.Fatalf("%d samples for %d×%d×%d", len(img.Pix), img.Width, img.Height, img.Components)

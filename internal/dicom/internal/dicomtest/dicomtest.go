@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -101,4 +102,22 @@ func fragments(b []byte) [][]byte {
 		joined = append(joined, f)
 	}
 	return joined
+}
+
+// AllocCap fails t when the code run between AllocCap and a call of the
+// function it returns allocates more than limit bytes in all: a fuzz input
+// must not make a decoder allocate beyond its caps, whatever it declares. It
+// counts every allocation of the process, so it belongs where nothing else
+// runs at the same time: fuzz targets (each fuzz worker runs one input at a
+// time; seed inputs run after the package's tests).
+func AllocCap(t testing.TB, limit uint64) func() {
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	return func() {
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > limit {
+			t.Fatalf("allocated %d MiB, cap %d MiB", n>>20, limit>>20)
+		}
+	}
 }
