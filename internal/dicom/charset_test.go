@@ -33,3 +33,29 @@ func TestCharsetDecode(t *testing.T) {
 		})
 	}
 }
+
+// TestPersonNames checks person names from the synthetic charset files: empty
+// trailing component groups are dropped with their "=" (as pydicom reads
+// them), and a name inside a sequence item is decoded with the item's own
+// Specific Character Set, or the enclosing one when the item has none.
+func TestPersonNames(t *testing.T) {
+	for file, want := range map[string]PersonName{
+		"charset_utf8_pn_trailing_group": "Yamada^Tarou=山田^太郎",
+		"charset_utf8_pn_empty_groups":   "Yamada^Tarou",
+		"charset_items":                  "Yamada^Tarou=山田^太郎=やまだ^たろう",
+	} {
+		if got := parseFile(t, findFile(t, file), Limits{}).Summary().PatientName; got != want {
+			t.Errorf("%s: PatientName = %q, want %q", file, got, want)
+		}
+	}
+	f := parseFile(t, findFile(t, "charset_items"), Limits{})
+	items := f.ds.items(newTag(0x0010, 0x1002)) // Other Patient IDs Sequence
+	if len(items) != 2 {
+		t.Fatalf("%d items", len(items))
+	}
+	for k, want := range []PersonName{"鈴木^花子", "Sato^Jiro=佐藤^次郎"} {
+		if got := items[k].personName(tagPatientName); got != want {
+			t.Errorf("item %d: PatientName = %q, want %q", k, got, want)
+		}
+	}
+}

@@ -2,19 +2,31 @@ package dicom
 
 import "fmt"
 
-// toRGB converts pixel-interleaved colour samples to 8-bit RGB triplets.
-// Samples wider than 8 bits are scaled down.
-func toRGB(s []int32, photometric string, bitsStored int) ([]uint8, error) {
+// toRGB converts pixel-interleaved colour samples to 8-bit RGB triplets, as
+// DCMTK shows them: samples wider than 8 bits lose their low bits, narrower ones
+// are stretched to 0–255, and signed ones are offset so that the most negative
+// value is black.
+func toRGB(s []int32, photometric string, bitsStored int, signed bool) ([]uint8, error) {
 	out := make([]uint8, len(s))
 	down := uint(0)
 	if bitsStored > 8 {
 		down = uint(bitsStored - 8)
 	}
+	top := int64(1)<<min(bitsStored, 8) - 1
+	offset := int64(0)
+	if signed {
+		offset = int64(1) << (bitsStored - 1)
+	}
 	scaled := func(v int32) float64 {
-		if v < 0 {
+		u := int64(v) + offset
+		if u < 0 {
 			return 0
 		}
-		return float64(v >> down)
+		u >>= down
+		if bitsStored < 8 {
+			u = u * 255 / top
+		}
+		return float64(u)
 	}
 	switch photometric {
 	case "RGB":

@@ -15,13 +15,33 @@ type element struct {
 	value  []byte    // raw value; nil for sequences and encapsulated pixel data
 	seq    *sequence // items of a sequence, or fragments of encapsulated pixel data
 	offset int       // offset of the element's first byte in the file, -1 if unknown
+	// lazy is set for pixel data beyond what ParseAt read: its value is
+	// read from the file when needed.
+	lazy *fragment
+}
+
+// length returns the length of the value, read or not.
+func (e *element) length() int64 {
+	if e.lazy != nil {
+		return int64(e.lazy.n)
+	}
+	return int64(len(e.value))
 }
 
 // sequence holds the items of an SQ element, or the fragments of encapsulated pixel
 // data (the first fragment is the basic offset table).
 type sequence struct {
-	items []*dataset
-	frags [][]byte
+	items   []*dataset
+	frags   []fragment
+	partial bool // the last fragment is cut short (a truncated file)
+}
+
+// fragment is a fragment of encapsulated pixel data (or a lazy value): its
+// bytes, or, beyond what ParseAt read, where they are in the file.
+type fragment struct {
+	data []byte // nil if not read
+	off  int64  // file offset of the value
+	n    int
 }
 
 // dataset is an ordered list of elements: the top level, or one sequence item.

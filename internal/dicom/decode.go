@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/medbox-jp/medbox/internal/dicom/jpegls"
-	"github.com/medbox-jp/medbox/internal/dicom/rle"
 )
 
 // forceGDCM makes raw skip our own decoders; tests set it to check the fallback.
@@ -17,7 +16,8 @@ var forceGDCM bool
 func (f *File) raw(i int) (*rawFrame, *imageInfo, error) {
 	im := f.img
 	if !f.syntax.encapsulated {
-		return nativeFrame(im, f.syntax, i), im, nil
+		rf, err := f.native(i)
+		return rf, im, err
 	}
 	var err error
 	if !forceGDCM {
@@ -38,45 +38,89 @@ func (f *File) raw(i int) (*rawFrame, *imageInfo, error) {
 	return nativeFrame(g.img, g.syntax, i), g.img, nil
 }
 
-// nativeFrame slices frame i out of native pixel data.
+// newRaw returns a raw frame of im's geometry and sample description.
+func (im *imageInfo) newRaw(data []byte, bo binary.ByteOrder) *rawFrame {
+	return &rawFrame{
+		data: data, bo: bo, bitsAlloc: im.bitsAlloc, planar: im.planar,
+		photometric: im.photometric, shift: im.highBit + 1 - im.bitsStored,
+		bits: im.bitsStored, signed: im.signed, w: im.cols, h: im.rows, spp: im.samples,
+	}
+}
+
+// nativeFrame returns frame i of native pixel data. Frames of 1- and 12-bit
+// samples are packed without padding, so they are located by bit offset.
 func nativeFrame(im *imageInfo, s syntax, i int) *rawFrame {
-	rf := &rawFrame{
-		bo: s.byteOrder(), bitsAlloc: im.bitsAlloc, planar: im.planar,
-		photometric: im.photometric, sub422: im.subsampled422Native,
-		swap8: im.swapOWBytes, shift: im.highBit + 1 - im.bitsStored,
-		bits: im.bitsStored, signed: im.signed,
+	rf := im.newRaw(im.pixel.value, s.byteOrder())
+	rf.sub422, rf.swap8 = im.subsampled422Native, im.swapOWBytes
+	switch im.bitsAlloc {
+	case 1, 12:
+		rf.off = int64(i) * im.framePixels * int64(im.bitsAlloc)
+	default:
+		rf.off = int64(i) * im.nativeFrameBytes
 	}
-	if im.bitsAlloc == 1 {
-		rf.data, rf.bitOffset = im.pixel.value, int64(i)*im.framePixels
-		return rf
-	}
-	rf.data = im.pixel.value[int64(i)*im.nativeFrameBytes : int64(i+1)*im.nativeFrameBytes]
 	if rf.sub422 {
 		rf.planar = false
 	}
 	return rf
 }
 
-// decodeFrame decodes frame i of encapsulated pixel data with our own decoders.
-func (f *File) decodeFrame(i int) (*rawFrame, error) {
-	frames, err := f.encodedFrames()
+// native returns native frame i, reading it from the file if ParseAt left it
+// there.
+func (f *File) native(i int) (*rawFrame, error) {
+	im := f.img
+	lz := im.pixel.lazy
+	if lz == nil {
+		return nativeFrame(im, f.syntax, i), nil
+	}
+	// Read the bytes the frame covers, from an even offset so that byte-swapped
+	// 8-bit samples keep their pairs.
+	rf := nativeFrame(im, f.syntax, i)
+	var start, n int64
+	switch im.bitsAlloc {
+	case 1, 12:
+		start, n = rf.off/16*2, (im.framePixels*int64(im.bitsAlloc)+15)/8+2
+		rf.off -= start * 8
+	default:
+		start, n = rf.off&^1, im.nativeFrameBytes+1
+		rf.off -= start
+	}
+	n = min(n, int64(lz.n)-start)
+	if n <= 0 {
+		rf.data = nil
+		return rf, nil
+	}
+	b, err := f.fragmentBytes(fragment{off: lz.off + start, n: int(n)})
 	if err != nil {
 		return nil, err
 	}
-	data := frames[i]
+	rf.data = b
+	return rf, nil
+}
+
+// decodeFrame decodes frame i of encapsulated pixel data with our own decoders.
+// The last frame of a truncated file is decoded as far as its data goes and
+// padded with zeros; if its decoder cannot make anything of it, it is all zeros.
+func (f *File) decodeFrame(i int) (*rawFrame, error) {
+	ef, err := f.encoded(i)
+	if err != nil {
+		return nil, err
+	}
 	im := f.img
+	rf, err := f.decodeEncoded(ef, im)
+	if err != nil && ef.partial && !errors.Is(err, ErrUnsupported) {
+		rf, err = im.newRaw(nil, binary.LittleEndian), nil
+		rf.photometric = monoOr(im, "RGB")
+	}
+	return rf, err
+}
+
+func (f *File) decodeEncoded(ef encodedFrame, im *imageInfo) (*rawFrame, error) {
+	data := ef.data
 	switch f.syntax.codec {
 	case codecRLE:
-		if im.bitsAlloc == 1 {
-			return nil, fmt.Errorf("%w: 1-bit RLE", ErrUnsupported)
-		}
-		out, err := rle.Decode(data, im.cols, im.rows, im.samples, im.bitsAlloc/8)
-		if err != nil {
-			return nil, err
-		}
-		return &rawFrame{data: out, bo: binary.LittleEndian, bitsAlloc: im.bitsAlloc,
-			planar: true, photometric: im.photometric, shift: im.highBit + 1 - im.bitsStored,
-			bits: im.bitsStored, signed: im.signed}, nil
+		return decodeRLE(ef, im)
+	case codecDeflate:
+		return decodeDeflated(ef, im)
 	case codecJPEG, codecJPEGLossless:
 		return decodeJPEG(data, im)
 	case codecJPEGLS:
@@ -120,12 +164,13 @@ func monoOr(im *imageInfo, colour string) string {
 
 // decodedFrame wraps decoder output (unsigned bit patterns of prec bits) as a
 // little-endian raw frame.
-func decodedFrame(pix []uint16, prec int, im *imageInfo, photometric string) *rawFrame {
+func decodedFrame[T uint16 | int32](pix []T, prec int, im *imageInfo, photometric string) *rawFrame {
 	bits := max(prec, im.bitsStored)
 	if im.signed {
 		bits = im.bitsStored // the codec coded two's complement patterns of BitsStored bits
 	}
-	rf := &rawFrame{bo: binary.LittleEndian, photometric: photometric, bits: min(bits, 16), signed: im.signed}
+	rf := &rawFrame{bo: binary.LittleEndian, photometric: photometric, bits: min(bits, 16), signed: im.signed,
+		w: im.cols, h: im.rows, spp: im.samples}
 	if prec <= 8 && !im.signed {
 		rf.bitsAlloc = 8
 		rf.data = make([]byte, len(pix))
@@ -137,7 +182,7 @@ func decodedFrame(pix []uint16, prec int, im *imageInfo, photometric string) *ra
 	rf.bitsAlloc = 16
 	rf.data = make([]byte, 2*len(pix))
 	for k, v := range pix {
-		binary.LittleEndian.PutUint16(rf.data[2*k:], v)
+		binary.LittleEndian.PutUint16(rf.data[2*k:], uint16(v))
 	}
 	return rf
 }

@@ -154,7 +154,7 @@ func record(it *dataset, depth int) DirRecord {
 		Depth:             depth,
 		FileID:            fileID(it.strings(tagReferencedFileID)),
 		PatientID:         it.text(tagPatientID),
-		PatientName:       it.text(tagPatientName),
+		PatientName:       string(it.personName(tagPatientName)),
 		StudyInstanceUID:  cleanText(it.ascii(tagStudyInstanceUID)),
 		StudyDate:         cleanText(it.ascii(tagStudyDate)),
 		StudyDescription:  it.text(tagStudyDescription),

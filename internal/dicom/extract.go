@@ -9,6 +9,20 @@ import (
 	"golang.org/x/image/draw"
 )
 
+// Sizes of the viewer's frames.
+const (
+	// ViewerMaxSide is the longest side of a viewer frame: larger frames are
+	// scaled down to it, and shown at full resolution region by region
+	// (ExtractOptions.Region) when the viewer zooms in.
+	ViewerMaxSide = 4096
+	// ScreenMaxSide is the longest side of the screen-sized rendition sent
+	// first for frames larger than it, so that a phone shows the image before
+	// the whole frame has arrived.
+	ScreenMaxSide = 1024
+	// MaxRegionSide bounds the sides of a region asked for at full resolution.
+	MaxRegionSide = 4096
+)
+
 // ExtractOptions say what Guard.Extract produces.
 type ExtractOptions struct {
 	// ThumbnailSize is the longest edge of the thumbnail in pixels (default 256).
@@ -25,6 +39,10 @@ type ExtractOptions struct {
 	SkipViewer bool `json:"skip_viewer"`
 	// MaxViewerFrames caps how many viewer frames are emitted (0: all).
 	MaxViewerFrames int `json:"max_viewer_frames"`
+	// Region, if not empty, asks only for that part of Frame (x0, y0, x1, y1 in
+	// the frame's own pixels, at most MaxRegionSide on a side) at full
+	// resolution, as one Viewer output; nothing else is produced.
+	Region [4]int `json:"region"`
 }
 
 // OutputKind says what an Output holds.
@@ -34,10 +52,15 @@ type OutputKind int
 const (
 	// Thumbnail is a JPEG no larger than ExtractOptions.ThumbnailSize.
 	Thumbnail OutputKind = iota + 1
-	// Rendered is a full-size JPEG of the frame, the viewer's fallback.
+	// Rendered is a JPEG of the frame (at most ViewerMaxSide on a side), the
+	// viewer's fallback.
 	Rendered
-	// Viewer is one frame encoded with ViewerFrame.MarshalBinary.
+	// Viewer is one frame encoded with ViewerFrame.MarshalBinary, at most
+	// ViewerMaxSide on a side (or a region of it, at full resolution).
 	Viewer
+	// ScreenViewer is a frame scaled to at most ScreenMaxSide, in the same
+	// encoding, for frames larger than that.
+	ScreenViewer
 )
 
 // Output is one product of Extract, delivered as soon as it is ready.
@@ -57,15 +80,18 @@ func (o ExtractOptions) withDefaults() ExtractOptions {
 	return o
 }
 
-// extract parses data, reports its summary, then emits the thumbnail, the
-// rendered frame and the viewer frames, one at a time so that memory holds at
-// most two decoded frames.
-func extract(data []byte, lim Limits, opt ExtractOptions, summary func(Summary) error, emit func(Output) error) error {
+// region returns the asked-for region, or false if none was.
+func (o ExtractOptions) region() (image.Rectangle, bool) {
+	r := image.Rect(o.Region[0], o.Region[1], o.Region[2], o.Region[3])
+	return r, !r.Empty()
+}
+
+// extract reports the parsed file's summary, then emits the thumbnail, the
+// rendered frame and the viewer frames. Frames are decoded one at a time, and
+// each is scaled down to ViewerMaxSide as its rows are read, so memory holds at
+// most two of those renditions.
+func extract(f *File, opt ExtractOptions, summary func(Summary) error, emit func(Output) error) error {
 	opt = opt.withDefaults()
-	f, err := Parse(data, lim)
-	if err != nil {
-		return err
-	}
 	if err := summary(f.Summary()); err != nil {
 		return err
 	}
@@ -80,7 +106,10 @@ func extract(data []byte, lim Limits, opt ExtractOptions, summary func(Summary) 
 			shown = n / 2
 		}
 	}
-	fr, err := f.Frame(shown)
+	if r, ok := opt.region(); ok {
+		return f.extractRegion(shown, r, emit)
+	}
+	fr, err := f.view(shown, viewOptions{maxSide: ViewerMaxSide})
 	if err != nil {
 		return err
 	}
@@ -110,21 +139,42 @@ func extract(data []byte, lim Limits, opt ExtractOptions, summary func(Summary) 
 	for i := range n {
 		cur := shownFrame
 		if i != shown {
-			if cur, err = f.Frame(i); err != nil {
+			if cur, err = f.view(i, viewOptions{maxSide: ViewerMaxSide}); err != nil {
 				return err
 			}
 		} else {
 			shownFrame = nil
 		}
-		b, err := cur.Viewer().MarshalBinary()
-		if err != nil {
+		if err := emitViewer(cur, Viewer, emit); err != nil {
 			return err
 		}
-		if err := emit(Output{Kind: Viewer, Frame: i, Data: b}); err != nil {
-			return err
+		if max(cur.SourceWidth, cur.SourceHeight) > ScreenMaxSide {
+			if err := emitViewer(cur.scaled(ScreenMaxSide), ScreenViewer, emit); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// extractRegion emits region r of frame i at full resolution.
+func (f *File) extractRegion(i int, r image.Rectangle, emit func(Output) error) error {
+	if r.Dx() > MaxRegionSide || r.Dy() > MaxRegionSide || r.Min.X < 0 || r.Min.Y < 0 {
+		return fmt.Errorf("region %v: at most %d pixels on a side", r, MaxRegionSide)
+	}
+	fr, err := f.view(i, viewOptions{region: r})
+	if err != nil {
+		return err
+	}
+	return emitViewer(fr, Viewer, emit)
+}
+
+func emitViewer(fr *Frame, kind OutputKind, emit func(Output) error) error {
+	b, err := fr.marshalViewer()
+	if err != nil {
+		return err
+	}
+	return emit(Output{Kind: kind, Frame: fr.Index, Data: b})
 }
 
 // scaleDown shrinks img so that its longest edge is at most size.

@@ -1,9 +1,6 @@
 package dicom
 
-import (
-	"fmt"
-	"math"
-)
+import "image"
 
 // Frame is one decoded frame.
 type Frame struct {
@@ -16,6 +13,7 @@ type Frame struct {
 	Photometric string
 	// Gray holds one value per pixel, row-major: stored values after masking
 	// and sign extension (and after a Modality LUT, if the file has one).
+	// Unsigned 32-bit values are held minus 2³¹, which Intercept adds back.
 	Gray []int32
 	// RGB holds 8-bit R, G, B triplets for colour and palette images.
 	RGB []uint8
@@ -32,93 +30,17 @@ type Frame struct {
 	VOIFunction string
 	// Min and Max are the smallest and largest values in Gray.
 	Min, Max int32
+	// SourceWidth and SourceHeight are the frame's own size; Region is the
+	// part of it this Frame shows (all of it unless a region was asked for),
+	// scaled to Width×Height.
+	SourceWidth, SourceHeight int
+	Region                    image.Rectangle
 
 	voiLUT *lut
 }
 
-// Frame decodes frame i (from 0).
-func (f *File) Frame(i int) (fr *Frame, err error) {
-	defer func() {
-		if p := recover(); p != nil { // defence in depth; the worker is the real guard
-			fr, err = nil, fmt.Errorf("%w: decoder panic in frame %d: %v", ErrMalformed, i, p)
-		}
-	}()
-	if f.img == nil {
-		return nil, f.imgErr
-	}
-	if i < 0 || i >= f.img.frames {
-		return nil, fmt.Errorf("frame %d of %d: out of range", i, f.img.frames)
-	}
-	rf, im, err := f.raw(i)
-	if err != nil {
-		return nil, fmt.Errorf("decode frame %d: %w", i, err)
-	}
-	samples, halved, err := unpack(rf, im.cols, im.rows, im.samples, rf.bits, rf.signed)
-	if err != nil {
-		return nil, fmt.Errorf("decode frame %d: %w", i, err)
-	}
-	fr = &Frame{Index: i, Width: im.cols, Height: im.rows, Photometric: rf.photometric,
-		BitsStored: im.bitsStored, Signed: im.signed, Slope: 1}
-	switch rf.photometric {
-	case "MONOCHROME1", "MONOCHROME2", "PALETTE COLOR":
-		fr.Gray = samples
-		if rf.photometric == "PALETTE COLOR" {
-			pal, err := readPalette(f.ds, im.signed)
-			if err != nil {
-				return nil, fmt.Errorf("decode frame %d: %w", i, err)
-			}
-			fr.RGB = pal.apply(samples)
-		}
-		f.monochrome(fr, halved)
-	default:
-		if fr.RGB, err = toRGB(samples, rf.photometric, rf.bits); err != nil {
-			return nil, fmt.Errorf("decode frame %d: %w", i, err)
-		}
-		fr.Photometric = "RGB"
-	}
-	return fr, nil
-}
-
-// monochrome sets the rescale, range and default window of a grey frame.
-func (f *File) monochrome(fr *Frame, halved bool) {
-	i := fr.Index
-	fr.Slope, fr.Intercept = f.rescale(i)
-	if halved {
-		fr.Slope *= 2
-	}
-	if mlut := f.modalityLUT(); mlut != nil && fr.Photometric != "PALETTE COLOR" {
-		for k, v := range fr.Gray {
-			fr.Gray[k] = int32(mlut.at(int64(v)))
-		}
-		fr.Slope, fr.Intercept, fr.Signed = 1, 0, false
-	}
-	fr.Min, fr.Max = minMax(fr.Gray)
-	if fr.Photometric == "PALETTE COLOR" {
-		return
-	}
-	fr.VOIFunction = "LINEAR"
-	if ws := f.StoredWindows(i); len(ws) > 0 {
-		fr.Window = ws[0].Window
-		fr.VOIFunction = f.voiFunction(i)
-		return
-	}
-	if l := f.voiLUT(); l != nil {
-		fr.voiLUT = l
-		fr.Window = Window{Center: float64(l.first) + float64(len(l.data))/2, Width: float64(len(l.data))}
-		return
-	}
-	fr.Window = fr.rangeWindow()
-}
-
-// rangeWindow spans the frame's values in modality units.
-func (fr *Frame) rangeWindow() Window {
-	lo := float64(fr.Min)*fr.Slope + fr.Intercept
-	hi := float64(fr.Max)*fr.Slope + fr.Intercept
-	if lo > hi {
-		lo, hi = hi, lo
-	}
-	return Window{Center: (lo + hi) / 2, Width: math.Max(hi-lo, 1)}
-}
+// Frame decodes frame i (from 0) at full resolution.
+func (f *File) Frame(i int) (*Frame, error) { return f.view(i, viewOptions{}) }
 
 func minMax(v []int32) (int32, int32) {
 	if len(v) == 0 {

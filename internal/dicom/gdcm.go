@@ -3,6 +3,7 @@ package dicom
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,8 +25,16 @@ func (f *File) viaGDCM() (*File, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		maxOut := 4*f.lim.MaxTotalPixels + int64(len(f.src)) + 1<<20
-		out, err := convertGDCM(ctx, g, f.src, maxOut)
+		src := f.src
+		if f.at != nil { // ParseAt read only the start
+			src = make([]byte, f.size)
+			if _, err := f.at.ReadAt(src, 0); err != nil && !errors.Is(err, io.EOF) {
+				f.gdcmErr = fmt.Errorf("read file for gdcmconv: %w", err)
+				return
+			}
+		}
+		maxOut := 4*f.lim.MaxTotalPixels + int64(len(src)) + 1<<20
+		out, err := convertGDCM(ctx, g, src, maxOut)
 		if err != nil {
 			f.gdcmErr = err
 			return

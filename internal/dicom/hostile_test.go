@@ -61,24 +61,26 @@ func TestHostileInputs(t *testing.T) {
 		many.elem(newTag(0x0009, 0x0010), "LO", []byte("XX"))
 	}
 	tests := []struct {
-		name string
-		data []byte
-		lim  Limits
-		want error
+		name      string
+		data      []byte
+		lim       Limits
+		want      error
+		truncated bool // read as a file that ends early: the header is kept
 	}{
-		{"pixel data longer than the file", file(uidExplicitLE, image16(512, 512).raw(tagPixelData, "OW", 0xFFFFFFF0)), Limits{}, ErrMalformed},
-		{"element longer than the file", file(uidExplicitLE, (&dsWriter{}).raw(newTag(0x0010, 0x0010), "UT", 1<<31)), Limits{}, ErrMalformed},
-		{"frames beyond the pixel limit", file(uidExplicitLE, image16(65535, 65535).elem(tagNumberOfFrames, "IS", []byte("1000")).elem(tagPixelData, "OW", make([]byte, 64))), Limits{}, ErrTooLarge},
-		{"frame beyond the pixel limit", file(uidExplicitLE, image16(20000, 20000).elem(tagPixelData, "OW", make([]byte, 64))), Limits{}, ErrTooLarge},
-		{"pixel data too short", file(uidExplicitLE, image16(64, 64).elem(tagPixelData, "OW", make([]byte, 64))), Limits{}, ErrMalformed},
-		{"deep nesting", file(uidExplicitLE, deep), Limits{}, ErrTooLarge},
-		{"too many elements", file(uidExplicitLE, many), Limits{MaxElements: 1000}, ErrTooLarge},
-		{"item outside sequence", file(uidExplicitLE, (&dsWriter{}).raw(tagItem, "", 0)), Limits{}, ErrMalformed},
-		{"unterminated sequence", file(uidExplicitLE, (&dsWriter{}).raw(newTag(0x0040, 0xA730), "SQ", undefinedLength)), Limits{}, ErrMalformed},
-		{"unterminated fragments", file(uidJPEGBaseline, image16(8, 8).raw(tagPixelData, "OB", undefinedLength).raw(tagItem, "", 0)), Limits{}, ErrMalformed},
-		{"bad VR", file(uidExplicitLE, (&dsWriter{}).elem(newTag(0x0010, 0x0010), "\x01\x02", nil)), Limits{}, ErrMalformed},
-		{"no DICOM", []byte("just some text that is long enough"), Limits{}, ErrNotDICOM},
-		{"inflation bomb", func() []byte { return deflateBomb(t) }(), Limits{MaxInflatedBytes: 16 << 20}, ErrTooLarge},
+		{"pixel data longer than the file", file(uidExplicitLE, image16(512, 512).raw(tagPixelData, "OW", 0xFFFFFFF0)), Limits{}, ErrMalformed, true},
+		{"element longer than the file", file(uidExplicitLE, (&dsWriter{}).raw(newTag(0x0010, 0x0010), "UT", 1<<31)), Limits{}, ErrNoPixels, true},
+		{"frames beyond the pixel limit", file(uidExplicitLE, image16(65535, 65535).elem(tagNumberOfFrames, "IS", []byte("1000")).elem(tagPixelData, "OW", make([]byte, 64))), Limits{}, ErrTooLarge, false},
+		{"frame beyond the pixel limit", file(uidExplicitLE, image16(20000, 20000).elem(tagPixelData, "OW", make([]byte, 64))), Limits{}, ErrTooLarge, false},
+		{"pixel data too short", file(uidExplicitLE, image16(64, 64).elem(tagPixelData, "OW", make([]byte, 64))), Limits{}, ErrMalformed, false},
+		{"deep nesting", file(uidExplicitLE, deep), Limits{}, ErrTooLarge, false},
+		{"too many elements", file(uidExplicitLE, many), Limits{MaxElements: 1000}, ErrTooLarge, false},
+		{"item outside sequence", file(uidExplicitLE, (&dsWriter{}).raw(tagItem, "", 0)), Limits{}, ErrMalformed, false},
+		{"unterminated sequence", file(uidExplicitLE, (&dsWriter{}).raw(newTag(0x0040, 0xA730), "SQ", undefinedLength)), Limits{}, ErrNoPixels, true},
+		{"unterminated fragments", file(uidJPEGBaseline, image16(8, 8).raw(tagPixelData, "OB", undefinedLength).raw(tagItem, "", 0)), Limits{}, ErrMalformed, true},
+		// Read as implicit VR (the VR is not one), the length runs past the end.
+		{"bad VR", file(uidExplicitLE, (&dsWriter{}).elem(newTag(0x0010, 0x0010), "\x01\x02", nil)), Limits{}, ErrNoPixels, true},
+		{"no DICOM", []byte("just some text that is long enough"), Limits{}, ErrNotDICOM, false},
+		{"inflation bomb", func() []byte { return deflateBomb(t) }(), Limits{MaxInflatedBytes: 16 << 20}, ErrTooLarge, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +93,9 @@ func TestHostileInputs(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			if !errors.Is(err, tt.want) {
 				t.Errorf("Parse() = %v, want %v", err, tt.want)
+			}
+			if f != nil && f.truncated != tt.truncated {
+				t.Errorf("Parse() read a truncated file: %v, want %v", f.truncated, tt.truncated)
 			}
 			if a := after.TotalAlloc - before.TotalAlloc; a > 200<<20 {
 				t.Errorf("Parse() allocated %d MB", a>>20)
@@ -112,14 +117,14 @@ func TestEncapsulatedOffsets(t *testing.T) {
 		nil,                            // no table: one fragment per frame
 		make([]byte, 40),               // all zeros: inconsistent, ignored
 		bytes.Repeat([]byte{0xFF}, 40), // past the end, ignored
-		frags[0],                       // the real table
+		frags[0].data,                  // the real table
 	} {
 		ds := image16(64, 64).elem(tagNumberOfFrames, "IS", []byte("10")).us(tagBitsStored, 12)
 		ds.raw(tagPixelData, "OB", undefinedLength).raw(tagItem, "", uint32(len(bot)))
 		ds.Write(bot)
 		for _, fr := range frags[1:] {
-			ds.raw(tagItem, "", uint32(len(fr)))
-			ds.Write(fr)
+			ds.raw(tagItem, "", uint32(len(fr.data)))
+			ds.Write(fr.data)
 		}
 		ds.raw(tagSequenceDelimiter, "", 0)
 		f, err := Parse(file(uidRLE, ds), Limits{})

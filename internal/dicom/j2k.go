@@ -113,15 +113,12 @@ func decodeJ2K(data []byte, im *imageInfo) (*rawFrame, error) {
 	if err := checkGeometry(img.Width, img.Height, img.Components, im); err != nil {
 		return nil, err
 	}
-	pix := make([]uint16, len(img.Pix))
-	for i, v := range img.Pix {
-		pix[i] = uint16(v) // two's complement pattern for signed samples
-	}
 	photometric := im.photometric
 	if img.Components == 3 && (img.MCT || photometric == "YBR_RCT" || photometric == "YBR_ICT") {
 		photometric = "RGB"
 	}
-	rf := decodedFrame(pix, img.Precision, im, monoOr(im, photometric))
+	// Signed samples go on as their two's complement patterns.
+	rf := decodedFrame(img.Pix, img.Precision, im, monoOr(im, photometric))
 	if img.Signed && !im.signed {
 		rf.signed, rf.bits = true, img.Precision
 	}

@@ -7,13 +7,14 @@ import (
 
 // Default limits. A 100 Mpixel frame is 10000×10000, far beyond any CT, MR, CR or
 // mammogram (≈ 4k×5k); 512 Mpixel in total is, for example, 2000 CT slices of
-// 512×512. Decoded memory per frame is about 4 bytes per sample, so with the
-// defaults one frame needs at most ~1.2 GB, and Guard's default memory limit leaves
-// room for it.
+// 512×512. Frames are read a row at a time and shown at most ViewerMaxSide on a
+// side, so their size costs time, not memory; only frames that a decoder must
+// hold whole (JPEG, JPEG-LS, JPEG 2000) are held to MaxDecodedPixels.
 const (
 	DefaultMaxFramePixels   = 100 << 20
+	DefaultMaxDecodedPixels = 24 << 20
 	DefaultMaxTotalPixels   = 512 << 20
-	DefaultMaxInflatedBytes = 1 << 30
+	DefaultMaxInflatedBytes = 128 << 20
 	DefaultMaxDepth         = 32
 	DefaultMaxElements      = 1 << 20
 )
@@ -23,9 +24,18 @@ const (
 type Limits struct {
 	// MaxFramePixels caps rows × columns × samples per pixel of one frame.
 	MaxFramePixels int64
+	// MaxDecodedPixels caps rows × columns × samples of a JPEG 2000 frame,
+	// which is decoded whole (native, RLE and deflated frames are read a row at
+	// a time, whatever their size). JPEG-LS frames may have a third more, JPEG
+	// frames twice as many: their decoders need less memory per sample. With
+	// the default, the worker needs at most about 500 MiB.
+	MaxDecodedPixels int64
 	// MaxTotalPixels caps MaxFramePixels summed over all frames.
 	MaxTotalPixels int64
-	// MaxInflatedBytes caps the size of a deflated dataset once inflated.
+	// MaxInflatedBytes caps the size of a deflated dataset once inflated,
+	// which is held whole (twice, for a moment, while it is inflated). Deflated
+	// datasets are small in practice (reports, waveforms); images come
+	// compressed by their own codecs.
 	MaxInflatedBytes int64
 	// MaxDepth caps the nesting of sequences.
 	MaxDepth int
@@ -65,6 +75,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxFramePixels <= 0 {
 		l.MaxFramePixels = DefaultMaxFramePixels
 	}
+	if l.MaxDecodedPixels <= 0 {
+		l.MaxDecodedPixels = DefaultMaxDecodedPixels
+	}
 	if l.MaxTotalPixels <= 0 {
 		l.MaxTotalPixels = DefaultMaxTotalPixels
 	}
@@ -78,4 +91,18 @@ func (l Limits) withDefaults() Limits {
 		l.MaxElements = DefaultMaxElements
 	}
 	return l
+}
+
+// wholeFrameLimit returns the most samples a frame of codec c may have when it
+// must be decoded whole, or 0 if its frames are read a row at a time.
+func (l Limits) wholeFrameLimit(c codec) int64 {
+	switch c {
+	case codecJPEG2000:
+		return l.MaxDecodedPixels
+	case codecJPEGLS:
+		return l.MaxDecodedPixels * 4 / 3
+	case codecJPEG, codecJPEGLossless:
+		return l.MaxDecodedPixels * 2
+	}
+	return 0
 }

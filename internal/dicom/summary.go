@@ -46,13 +46,23 @@ type Summary struct {
 	// (0012,0062) and De-identification Method (0012,0063), as stored.
 	IdentityRemoved        string `json:"identity_removed,omitempty"`
 	DeidentificationMethod string `json:"deidentification_method,omitempty"`
+
+	// SyntaxGuessed says the file names no transfer syntax (no File Meta
+	// Information, or none in it): TransferSyntax is how it was read.
+	SyntaxGuessed bool `json:"syntax_guessed,omitempty"`
+	// Incomplete says the file ends early (一部欠損): the header may stop short,
+	// frames may be missing, and the last frame shown may be padded.
+	Incomplete bool `json:"incomplete,omitempty"`
+	// FramesPresent counts the frames that have data, when Incomplete; Frames
+	// is what the file declares.
+	FramesPresent int `json:"frames_present,omitempty"`
 }
 
 // Summary returns the file's header summary.
 func (f *File) Summary() Summary {
 	d := f.ds
 	s := Summary{
-		PatientName:       PersonName(d.text(tagPatientName)),
+		PatientName:       d.personName(tagPatientName),
 		PatientID:         d.text(tagPatientID),
 		PatientSex:        cleanText(d.ascii(tagPatientSex)),
 		PatientBirthDate:  cleanText(d.ascii(tagPatientBirthDate)),
@@ -76,6 +86,9 @@ func (f *File) Summary() Summary {
 
 		IdentityRemoved:        cleanText(d.ascii(tagIdentityRemoved)),
 		DeidentificationMethod: d.text(tagDeidMethod),
+
+		SyntaxGuessed: f.guessed,
+		Incomplete:    f.truncated,
 	}
 	s.SeriesNumber, _ = d.int(tagSeriesNumber)
 	s.InstanceNumber, _ = d.int(tagInstanceNumber)
@@ -88,6 +101,9 @@ func (f *File) Summary() Summary {
 	if im := f.img; im != nil {
 		s.Rows, s.Columns, s.Frames = im.rows, im.cols, im.frames
 		s.BitsAllocated, s.BitsStored, s.Photometric = im.bitsAlloc, im.bitsStored, im.photometric
+		if im.incomplete {
+			s.Incomplete, s.FramesPresent = true, im.present
+		}
 	} else {
 		s.Rows, _ = d.int(tagRows)
 		s.Columns, _ = d.int(tagColumns)
@@ -107,8 +123,17 @@ func fixed(v []float64, n int) []float64 {
 // PersonName is a DICOM PN value: up to three component groups separated by
 // "=" (alphabetic, ideographic, phonetic), each with components separated by "^"
 // (family, given, middle, prefix, suffix). For example
-// "Yamada^Tarou=山田^太郎=やまだ^たろう".
+// "Yamada^Tarou=山田^太郎=やまだ^たろう". Empty groups at the end are dropped
+// with their "=", as pydicom and PS3.5 6.2 have it: "Yamada^Tarou==" is
+// "Yamada^Tarou".
 type PersonName string
+
+// personName returns the PN value of t, decoded with the character set that
+// applies to d (in a sequence item, the item's own), without trailing empty
+// component groups.
+func (d *dataset) personName(t Tag) PersonName {
+	return PersonName(strings.TrimRight(d.text(t), "= "))
+}
 
 func (p PersonName) group(i int) string {
 	g := strings.Split(string(p), "=")

@@ -1,7 +1,6 @@
 package dicom
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -19,28 +18,52 @@ import (
 // shifted or linearly requantized, and the map is folded into Slope and
 // Intercept, so the browser never needs to know.
 type ViewerFrame struct {
-	Index        int      `json:"index"`
-	Width        int      `json:"width"`
-	Height       int      `json:"height"`
-	Color        bool     `json:"-"`
-	Slope        float64  `json:"slope"`
-	Intercept    float64  `json:"intercept"`
-	WindowCenter float64  `json:"window_center"`
-	WindowWidth  float64  `json:"window_width"`
-	VOIFunction  string   `json:"voi_function,omitempty"`
-	Invert       bool     `json:"invert"`
-	Min          float64  `json:"min"` // smallest modality value
-	Max          float64  `json:"max"` // largest modality value
-	Pixels       []uint16 `json:"-"`   // grey: Width·Height values, row-major
-	RGB          []uint8  `json:"-"`   // colour: Width·Height R, G, B triplets
+	Index        int     `json:"index"`
+	Width        int     `json:"width"`
+	Height       int     `json:"height"`
+	Color        bool    `json:"-"`
+	Slope        float64 `json:"slope"`
+	Intercept    float64 `json:"intercept"`
+	WindowCenter float64 `json:"window_center"`
+	WindowWidth  float64 `json:"window_width"`
+	VOIFunction  string  `json:"voi_function,omitempty"`
+	Invert       bool    `json:"invert"`
+	Min          float64 `json:"min"` // smallest modality value
+	Max          float64 `json:"max"` // largest modality value
+	// SourceWidth and SourceHeight are the frame's own size; Region is the
+	// part of it this image shows (x, y, width, height in the frame's own
+	// pixels), scaled to Width×Height: all of it for a frame, perhaps scaled
+	// down, or a part at full resolution.
+	SourceWidth  int      `json:"source_width"`
+	SourceHeight int      `json:"source_height"`
+	Region       [4]int   `json:"region"`
+	Pixels       []uint16 `json:"-"` // grey: Width·Height values, row-major
+	RGB          []uint8  `json:"-"` // colour: Width·Height R, G, B triplets
 }
 
 // Viewer returns the frame in viewer form.
 func (fr *Frame) Viewer() ViewerFrame {
-	v := ViewerFrame{Index: fr.Index, Width: fr.Width, Height: fr.Height}
+	v, pixel := fr.viewerHeader()
+	if pixel != nil {
+		v.Pixels = make([]uint16, len(fr.Gray))
+		for i, s := range fr.Gray {
+			v.Pixels[i] = pixel(s)
+		}
+	}
+	return v
+}
+
+// viewerHeader returns the viewer form without its pixels, and for grey frames
+// the map from stored values to the 16-bit values it holds.
+func (fr *Frame) viewerHeader() (ViewerFrame, func(int32) uint16) {
+	v := ViewerFrame{Index: fr.Index, Width: fr.Width, Height: fr.Height, SourceWidth: fr.SourceWidth, SourceHeight: fr.SourceHeight,
+		Region: [4]int{fr.Region.Min.X, fr.Region.Min.Y, fr.Region.Dx(), fr.Region.Dy()}}
+	if v.SourceWidth == 0 || v.Region[2] == 0 {
+		v.SourceWidth, v.SourceHeight, v.Region = fr.Width, fr.Height, [4]int{0, 0, fr.Width, fr.Height}
+	}
 	if fr.RGB != nil {
 		v.Color, v.RGB = true, fr.RGB
-		return v
+		return v, nil
 	}
 	v.Slope, v.Intercept = fr.Slope, fr.Intercept
 	v.WindowCenter, v.WindowWidth = fr.Window.Center, fr.Window.Width
@@ -50,26 +73,34 @@ func (fr *Frame) Viewer() ViewerFrame {
 	if v.Min > v.Max {
 		v.Min, v.Max = v.Max, v.Min
 	}
-	v.Pixels = make([]uint16, len(fr.Gray))
 	switch {
 	case lo >= 0 && hi <= math.MaxUint16:
-		for i, s := range fr.Gray {
-			v.Pixels[i] = uint16(s)
-		}
+		return v, func(s int32) uint16 { return uint16(s) }
 	case hi-lo <= math.MaxUint16:
-		for i, s := range fr.Gray {
-			v.Pixels[i] = uint16(int64(s) - lo)
-		}
 		v.Intercept += float64(lo) * fr.Slope
-	default:
-		scale := float64(hi-lo) / math.MaxUint16
-		for i, s := range fr.Gray {
-			v.Pixels[i] = uint16(math.Round(float64(int64(s)-lo) / scale))
-		}
-		v.Intercept += float64(lo) * fr.Slope
-		v.Slope *= scale
+		return v, func(s int32) uint16 { return uint16(int64(s) - lo) }
 	}
-	return v
+	scale := float64(hi-lo) / math.MaxUint16
+	v.Intercept += float64(lo) * fr.Slope
+	v.Slope *= scale
+	return v, func(s int32) uint16 { return uint16(math.Round(float64(int64(s)-lo) / scale)) }
+}
+
+// marshalViewer is fr.Viewer().MarshalBinary() without the intermediate
+// 16-bit copy of the pixels.
+func (fr *Frame) marshalViewer() ([]byte, error) {
+	v, pixel := fr.viewerHeader()
+	if pixel == nil {
+		return v.MarshalBinary()
+	}
+	out, err := v.marshalHeader(len(fr.Gray))
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range fr.Gray {
+		out = binary.LittleEndian.AppendUint16(out, pixel(s))
+	}
+	return out, nil
 }
 
 // viewerMagic starts every encoded ViewerFrame.
@@ -93,7 +124,8 @@ type viewerHeader struct {
 //
 // The header is {"version":1,"kind":"gray"|"rgb","index","width","height",
 // "slope","intercept","window_center","window_width","voi_function","invert",
-// "min","max"} (the grey fields are zero for "rgb"). In JavaScript:
+// "min","max","source_width","source_height","region"} (the grey fields are
+// zero for "rgb"). In JavaScript:
 //
 //	const dv = new DataView(buf);
 //	const n = dv.getUint32(4, true);
@@ -104,15 +136,33 @@ type viewerHeader struct {
 //	// grey level of pixel i: modality = px[i] * h.slope + h.intercept, then
 //	// the DICOM linear window (h.window_center, h.window_width), inverted if h.invert.
 func (v ViewerFrame) MarshalBinary() ([]byte, error) {
-	h := viewerHeader{Version: 1, Kind: "gray", ViewerFrame: v}
 	n := v.Width * v.Height
-	if v.Color {
-		h.Kind = "rgb"
-		if len(v.RGB) != 3*n {
-			return nil, fmt.Errorf("marshal viewer frame: %d RGB bytes for %d×%d", len(v.RGB), v.Width, v.Height)
-		}
-	} else if len(v.Pixels) != n {
+	if v.Color && len(v.RGB) != 3*n {
+		return nil, fmt.Errorf("marshal viewer frame: %d RGB bytes for %d×%d", len(v.RGB), v.Width, v.Height)
+	}
+	if !v.Color && len(v.Pixels) != n {
 		return nil, fmt.Errorf("marshal viewer frame: %d pixels for %d×%d", len(v.Pixels), v.Width, v.Height)
+	}
+	out, err := v.marshalHeader(n)
+	if err != nil {
+		return nil, err
+	}
+	if v.Color {
+		return append(out, v.RGB...), nil
+	}
+	for _, p := range v.Pixels {
+		out = binary.LittleEndian.AppendUint16(out, p)
+	}
+	return out, nil
+}
+
+// marshalHeader returns the magic, length and JSON header of a frame of n
+// pixels, with room for the pixels after them.
+func (v ViewerFrame) marshalHeader(n int) ([]byte, error) {
+	h := viewerHeader{Version: 1, Kind: "gray", ViewerFrame: v}
+	size := 2 * n
+	if v.Color {
+		h.Kind, size = "rgb", 3*n
 	}
 	js, err := json.Marshal(h)
 	if err != nil {
@@ -121,21 +171,10 @@ func (v ViewerFrame) MarshalBinary() ([]byte, error) {
 	for (8+len(js))%8 != 0 {
 		js = append(js, ' ')
 	}
-	var buf bytes.Buffer
-	buf.Grow(8 + len(js) + 2*n + len(v.RGB))
-	buf.WriteString(viewerMagic)
-	binary.Write(&buf, binary.LittleEndian, uint32(len(js)))
-	buf.Write(js)
-	if v.Color {
-		buf.Write(v.RGB)
-	} else {
-		px := make([]byte, 2*n)
-		for i, p := range v.Pixels {
-			binary.LittleEndian.PutUint16(px[2*i:], p)
-		}
-		buf.Write(px)
-	}
-	return buf.Bytes(), nil
+	out := make([]byte, 0, 8+len(js)+size)
+	out = append(out, viewerMagic...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(js)))
+	return append(out, js...), nil
 }
 
 // UnmarshalBinary decodes what MarshalBinary produced.

@@ -19,11 +19,14 @@ import (
 //
 //	"MBWQ", uint32 LE n, n bytes of JSON workRequest, then the DICOM bytes to EOF
 //
-// The worker answers with records until a final 'D' (done) or 'E' (error):
+// or, when the request gives the file's size, nothing more: the worker asks
+// for the parts it needs with 'Q' records (payload: uint64 LE offset, uint32 LE
+// length) and the parent answers each with exactly those bytes on stdin. The
+// worker answers with records until a final 'D' (done) or 'E' (error):
 //
 //	kind byte, uint32 LE frame, uint32 LE n, n bytes of payload
 //
-// 'S' carries the Summary as JSON, 'T', 'R' and 'V' carry Outputs, 'E' an error
+// 'S' carries the Summary as JSON, 'T', 'R', 'V' and 'W' carry Outputs, 'E' an error
 // message (after which a summary may still have been sent).
 const (
 	requestMagic   = "MBWQ"
@@ -33,16 +36,25 @@ const (
 	recThumbnail = 'T'
 	recRendered  = 'R'
 	recViewer    = 'V'
+	recScreen    = 'W'
 	recError     = 'E'
 	recDone      = 'D'
+	recRead      = 'Q'
+
+	// maxReadRequest bounds one 'Q' request.
+	maxReadRequest = 256 << 20
 )
 
 // workRequest is what the parent asks of the worker.
 type workRequest struct {
 	MemoryLimit int64          `json:"memory_limit"`
+	HeapLimit   int64          `json:"heap_limit"` // the Go heap's soft limit (debug.SetMemoryLimit)
 	MaxInput    int64          `json:"max_input"`
 	Limits      Limits         `json:"limits"`
 	Options     ExtractOptions `json:"options"`
+	// Size, if not zero, is the file's size: the worker reads it through 'Q'
+	// requests instead of receiving it whole.
+	Size int64 `json:"size"`
 }
 
 // workerHook, if set, is called at each stage of the worker ("start", "parsed");
@@ -63,15 +75,17 @@ func WorkerMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := limitMemory(req.MemoryLimit); err != nil {
+	if err := limitMemory(req.MemoryLimit, req.HeapLimit); err != nil {
 		return err
 	}
 	if workerHook != nil {
 		workerHook("start")
 	}
-	data, err := io.ReadAll(io.LimitReader(in, req.MaxInput+1))
-	if err != nil {
-		return fmt.Errorf("dicom worker: read input: %w", err)
+	var data []byte
+	if req.Size == 0 {
+		if data, err = io.ReadAll(io.LimitReader(in, req.MaxInput+1)); err != nil {
+			return fmt.Errorf("dicom worker: read input: %w", err)
+		}
 	}
 	err = func() (err error) {
 		defer func() {
@@ -79,16 +93,25 @@ func WorkerMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
-		if int64(len(data)) > req.MaxInput {
+		var f *File
+		switch {
+		case req.Size > req.MaxInput || int64(len(data)) > req.MaxInput:
 			return fmt.Errorf("%w: input larger than %d bytes", ErrTooLarge, req.MaxInput)
+		case req.Size > 0:
+			f, err = ParseAt(&parentReader{in: in, out: out, size: req.Size}, req.Size, req.Limits)
+		default:
+			f, err = Parse(data, req.Limits)
 		}
-		return extract(data, req.Limits, req.Options, func(s Summary) error {
+		if err != nil {
+			return err
+		}
+		return extract(f, req.Options, func(s Summary) error {
 			if workerHook != nil {
 				workerHook("parsed")
 			}
 			return writeSummary(out, s)
 		}, func(o Output) error {
-			kind := map[OutputKind]byte{Thumbnail: recThumbnail, Rendered: recRendered, Viewer: recViewer}[o.Kind]
+			kind := map[OutputKind]byte{Thumbnail: recThumbnail, Rendered: recRendered, Viewer: recViewer, ScreenViewer: recScreen}[o.Kind]
 			return writeRecord(out, kind, o.Frame, o.Data)
 		})
 	}()
@@ -157,12 +180,51 @@ func writeRecord(w io.Writer, kind byte, frame int, payload []byte) error {
 	return nil
 }
 
+// parentReader reads the file from the parent, a request at a time.
+type parentReader struct {
+	in   io.Reader
+	out  *bufio.Writer
+	size int64
+}
+
+func (p *parentReader) ReadAt(b []byte, off int64) (int, error) {
+	if off < 0 || off >= p.size {
+		return 0, io.EOF
+	}
+	n := min(int64(len(b)), p.size-off)
+	for done := int64(0); done < n; {
+		part := min(n-done, maxReadRequest)
+		req := binary.LittleEndian.AppendUint64(nil, uint64(off+done))
+		req = binary.LittleEndian.AppendUint32(req, uint32(part))
+		if err := writeRecord(p.out, recRead, 0, req); err != nil {
+			return int(done), err
+		}
+		if _, err := io.ReadFull(p.in, b[done:done+part]); err != nil {
+			return int(done), fmt.Errorf("dicom worker: read from parent: %w", err)
+		}
+		done += part
+	}
+	if n < int64(len(b)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
+// DefaultWorkerHeap is the soft limit of the worker's Go heap: the garbage
+// collector works to stay below it, so the worker's memory follows what it
+// holds, not what it has freed.
+const DefaultWorkerHeap = 192 << 20
+
 // limitMemory lets the process's address space grow by at most limit bytes from
-// now on, and tells the garbage collector to stay below it. Measuring from the
+// now on, and tells the garbage collector to keep the heap below heap (0: the
+// default, but never above three quarters of limit). Measuring from the
 // current size keeps the limit meaningful whatever the runtime (or the race
 // detector) has already reserved.
-func limitMemory(limit int64) error {
-	debug.SetMemoryLimit(limit * 3 / 4)
+func limitMemory(limit, heap int64) error {
+	if heap <= 0 {
+		heap = DefaultWorkerHeap
+	}
+	debug.SetMemoryLimit(min(heap, limit*3/4))
 	vm, err := addressSpace()
 	if err != nil {
 		return fmt.Errorf("dicom worker: %w", err)

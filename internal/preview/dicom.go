@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"sync"
 
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/deid"
@@ -20,17 +18,18 @@ func extractOptions(maxFrames int) dicom.ExtractOptions {
 }
 
 // makeDICOM decodes one DICOM file in the guard's child process and stores its
-// thumbnail, rendered frame, viewer frames and (sealed) header summary. Anything
-// the child cannot do — garbage, an image too large, a crash, running out of
-// memory or time — is "cannot preview".
+// thumbnail, rendered frame, viewer frames (with a screen-sized one for large
+// frames) and (sealed) header summary. The child reads the file part by part
+// through in, so it never holds the whole file. Anything the child cannot do —
+// garbage, an image too large, a crash, running out of memory or time — is
+// "cannot preview".
 func (s *Service) makeDICOM(ctx context.Context, f box.File, in *sourceReader, st *counting) (outcome, error) {
 	if s.guard == nil {
 		return outcome{}, cannot(ReasonCannotPreview, "no DICOM worker")
 	}
 	var out outcome
 	frames := 0
-	src := &stoppableReader{r: io.NewSectionReader(in, 0, f.Size)}
-	sum, err := s.guard.Extract(ctx, src, extractOptions(0), func(o dicom.Output) error {
+	sum, err := s.guard.ExtractFile(ctx, newBlockReader(in, f.Size), f.Size, extractOptions(0), func(o dicom.Output) error {
 		switch o.Kind {
 		case dicom.Thumbnail:
 			w, h, err := jpegSize(o.Data)
@@ -48,10 +47,14 @@ func (s *Service) makeDICOM(ctx context.Context, f box.File, in *sourceReader, s
 			}
 			frames++
 			return st.put(ctx, frameKey(f.ID, 0, o.Frame), o.Data)
+		case dicom.ScreenViewer:
+			if o.Frame != frames-1 {
+				return fmt.Errorf("DICOM worker sent a screen frame %d after %d frames", o.Frame, frames)
+			}
+			return st.put(ctx, screenKey(f.ID, 0, o.Frame), o.Data)
 		}
 		return nil
 	})
-	src.stop()
 	switch {
 	case errors.Is(err, dicom.ErrCannotPreview):
 		return outcome{}, &unpreviewable{code: ReasonCannotPreview, err: err}
@@ -88,32 +91,4 @@ func (s *Service) putSummaries(ctx context.Context, f box.FileID, st *counting, 
 		return fmt.Errorf("encode DICOM summaries: %w", err)
 	}
 	return st.put(ctx, summaryKey(f), b)
-}
-
-// stoppableReader lets the guard's feeding goroutine, which may outlive
-// Extract, read only until stop: stop waits for a read in progress, and every
-// read after it ends the stream. So the file's content is never read by two
-// goroutines at once.
-type stoppableReader struct {
-	mu      sync.Mutex
-	r       io.Reader
-	stopped bool
-	n       int64
-}
-
-func (r *stoppableReader) Read(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopped {
-		return 0, io.EOF
-	}
-	n, err := r.r.Read(p)
-	r.n += int64(n)
-	return n, err
-}
-
-func (r *stoppableReader) stop() {
-	r.mu.Lock()
-	r.stopped = true
-	r.mu.Unlock()
 }

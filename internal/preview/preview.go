@@ -127,15 +127,16 @@ type Options struct {
 
 // Service makes and serves previews.
 type Service struct {
-	audit  *audit.Log
-	db     *sqldb.DB
-	boxes  *box.Service
-	guard  *dicom.Guard
-	tools  Tools
-	lim    Limits
-	now    func() time.Time
-	log    *slog.Logger
-	decode chan struct{} // bounds in-process image decodes, which hold whole images
+	db      *sqldb.DB
+	boxes   *box.Service
+	guard   *dicom.Guard
+	tools   Tools
+	lim     Limits
+	now     func() time.Time
+	log     *slog.Logger
+	decode  chan struct{} // bounds in-process image decodes, which hold whole images
+	audit   *audit.Log
+	regions chan struct{} // bounds FrameRegion's guard children
 }
 
 // New returns a Service and hooks it into box, so that every completed file of a
@@ -148,7 +149,7 @@ func New(o Options) *Service {
 		o.Log = slog.Default()
 	}
 	s := &Service{db: o.DB, boxes: o.Boxes, guard: o.Guard, tools: o.Tools, lim: o.Limits.withDefaults(), now: o.Now, log: o.Log,
-		decode: make(chan struct{}, 1), audit: o.Audit}
+		decode: make(chan struct{}, 1), regions: make(chan struct{}, regionWorkers), audit: o.Audit}
 	return s
 }
 

@@ -60,6 +60,12 @@ func frameKey(f box.FileID, entry, frame int) string {
 	return fmt.Sprintf("%sv/%05d-%06d", box.PreviewPrefix(f), entry, frame)
 }
 
+// screenKey is the screen-sized rendition of a frame larger than
+// dicom.ScreenMaxSide; smaller frames have none.
+func screenKey(f box.FileID, entry, frame int) string {
+	return fmt.Sprintf("%sw/%05d-%06d", box.PreviewPrefix(f), entry, frame)
+}
+
 const infoColumns = `pv.file_id, pv.box_id, pv.kind, pv.status, pv.reason, pv.thumb, pv.full_image, pv.width, pv.height,
 	pv.thumb_width, pv.thumb_height, pv.frames, pv.layout, pv.created_at, pv.updated_at, f.content_type, f.key_id`
 

@@ -2,7 +2,6 @@ package preview
 
 import (
 	"archive/zip"
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -91,6 +90,9 @@ func (s *Service) makeStudy(ctx context.Context, f box.File, in *sourceReader, s
 				i := picked[k]
 				frames := 0
 				sum, good, err := s.studyEntry(ctx, wzr.File[i], limit, maxFrames, func(o dicom.Output) error {
+					if o.Kind == dicom.ScreenViewer && o.Frame == frames-1 {
+						return st.put(ctx, screenKey(f.ID, i, o.Frame), o.Data)
+					}
 					if o.Kind != dicom.Viewer {
 						return nil
 					}
@@ -159,25 +161,23 @@ func (s *Service) makeStudy(ctx context.Context, f box.File, in *sourceReader, s
 }
 
 // studyEntry decodes one ZIP entry in the guard, reading at most limit bytes of
-// it and keeping at most maxFrames frames. ok is false when the entry is not
-// DICOM or cannot be shown; err is an error of our own.
+// it and keeping at most maxFrames frames. The child reads the entry part by
+// part (entryReader), so it never holds the whole entry. ok is false when the
+// entry is not DICOM or cannot be shown; err is an error of our own.
 func (s *Service) studyEntry(ctx context.Context, zf *zip.File, limit int64, maxFrames int, emit func(dicom.Output) error) (dicom.Summary, bool, error) {
-	rc, err := zf.Open()
-	if err != nil {
-		return dicom.Summary{}, false, nil
-	}
-	defer rc.Close()
-	lim := &io.LimitedReader{R: rc, N: limit}
+	size := int64(min(zf.UncompressedSize64, uint64(limit)))
+	er := &entryReader{zf: zf}
+	defer er.close()
+	in := newBlockReader(er, size)
 	head := make([]byte, 132)
-	n, _ := io.ReadFull(lim, head)
+	n, _ := in.ReadAt(head, 0)
 	if !dicom.IsDICOM(head[:n]) {
 		return dicom.Summary{}, false, nil
 	}
-	src := &stoppableReader{r: io.MultiReader(bytes.NewReader(head[:n]), lim)}
-	sum, err := s.guard.Extract(ctx, src, extractOptions(maxFrames), emit)
-	src.stop()
+	sum, err := s.guard.ExtractFile(ctx, in, size, extractOptions(maxFrames), emit)
+	var bad *entryError
 	switch {
-	case errors.Is(err, dicom.ErrCannotPreview):
+	case errors.Is(err, dicom.ErrCannotPreview), errors.As(err, &bad):
 		return sum, false, nil
 	case err != nil:
 		return sum, false, err
@@ -185,12 +185,64 @@ func (s *Service) studyEntry(ctx context.Context, zf *zip.File, limit int64, max
 	return sum, true, nil
 }
 
-// dropFrames deletes frames from..to-1 of an entry, stored before the frame
-// limit said they could not be kept.
+// entryReader reads a ZIP entry at any offset, inflating it from its start
+// again when asked to go back: the guard's child reads a file's header, then
+// its frames, nearly always forward. Its errors are entryErrors: the entry's
+// content is at fault (a failed read of the stored file itself is noted by the
+// sourceReader underneath).
+type entryReader struct {
+	zf  *zip.File
+	rc  io.ReadCloser
+	pos int64
+}
+
+type entryError struct{ err error }
+
+func (e *entryError) Error() string { return "ZIP entry: " + e.err.Error() }
+func (e *entryError) Unwrap() error { return e.err }
+
+func (e *entryReader) ReadAt(p []byte, off int64) (int, error) {
+	if e.rc == nil || off < e.pos {
+		e.close()
+		rc, err := e.zf.Open()
+		if err != nil {
+			return 0, &entryError{err}
+		}
+		e.rc, e.pos = rc, 0
+	}
+	if off > e.pos {
+		n, err := io.CopyN(io.Discard, e.rc, off-e.pos)
+		e.pos += n
+		if err != nil {
+			return 0, &entryError{err}
+		}
+	}
+	n, err := io.ReadFull(e.rc, p)
+	e.pos += int64(n)
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return n, io.EOF
+	}
+	return n, &entryError{err}
+}
+
+func (e *entryReader) close() {
+	if e.rc != nil {
+		e.rc.Close()
+		e.rc = nil
+	}
+}
+
+// dropFrames deletes frames from..to-1 of an entry (and their screen-sized
+// renditions), stored before the frame limit said they could not be kept.
 func (s *Service) dropFrames(ctx context.Context, st *counting, f box.FileID, entry, from, to int) {
 	for n := from; n < to; n++ {
-		if err := st.Delete(ctx, frameKey(f, entry, n)); err != nil {
-			s.log.WarnContext(ctx, "drop a frame over the limit", "file", f, "err", err)
+		for _, key := range []string{frameKey(f, entry, n), screenKey(f, entry, n)} {
+			if err := st.Delete(ctx, key); err != nil {
+				s.log.WarnContext(ctx, "drop a frame over the limit", "file", f, "err", err)
+			}
 		}
 	}
 }

@@ -33,6 +33,10 @@ type viewerSummary struct {
 	Institution, Size, Frames, Instances string
 	// Deidentified: every instance says its sender de-identified it with MedBox.
 	Deidentified bool
+	// Incomplete says that a file ends early (一部欠損) and how many of its
+	// frames have data; Syntax, that a file names no transfer syntax and which
+	// one it was read with.
+	Incomplete, Syntax string
 }
 
 func (s *Server) viewerPage(w http.ResponseWriter, r *http.Request) error {
@@ -113,6 +117,23 @@ func summarize(lang i18n.Lang, v *preview.View) *viewerSummary {
 	}
 	if len(v.Instances) > 1 {
 		sum.Instances = i18n.T(lang, "viewer.instances_n", "N", len(v.Instances))
+	}
+	present, declared, cut := 0, 0, 0
+	for _, in := range v.Instances {
+		if in.Summary.Incomplete {
+			cut++
+			present += in.Summary.FramesPresent
+			declared += max(in.Summary.Frames, 1)
+		}
+	}
+	switch {
+	case cut == 1:
+		sum.Incomplete = i18n.T(lang, "viewer.incomplete_frames", "N", present, "Total", declared)
+	case cut > 1:
+		sum.Incomplete = i18n.T(lang, "viewer.incomplete_files", "N", cut)
+	}
+	if h.SyntaxGuessed {
+		sum.Syntax = i18n.T(lang, "viewer.syntax_guessed", "Name", h.SyntaxName)
 	}
 	return sum
 }

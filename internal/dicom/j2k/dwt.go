@@ -233,43 +233,46 @@ func liftRows97(a []float64, w, h, y0 int) {
 // store applies the inverse colour transform and DC level shift, clamps, and
 // copies the tile's components into the image.
 func (d *decoder) store(h *header, tr rect, tcs []*tileComp, ints [][]int32, floats [][]float64) {
-	n := tr.w() * tr.h()
-	val := make([][]float64, len(tcs))
-	for c := range tcs {
-		val[c] = make([]float64, n)
-		for i := range n {
-			if ints[c] != nil {
-				val[c][i] = float64(ints[c][i])
-			} else {
-				val[c][i] = floats[c][i]
-			}
-		}
-	}
-	if h.mct && len(tcs) >= 3 {
-		d.img.MCT = true
-		y, cb, cr := val[0], val[1], val[2]
-		for i := range n {
-			if tcs[0].cs.reversible {
-				g := y[i] - math.Floor((cb[i]+cr[i])/4)
-				y[i], cb[i], cr[i] = cr[i]+g, g, cb[i]+g
-			} else {
-				yy, u, v := y[i], cb[i], cr[i]
-				y[i], cb[i], cr[i] = yy+1.402*v, yy-0.344136*u-0.714136*v, yy+1.772*u
-			}
-		}
-	}
+	nc := len(h.comps)
+	lo, hi, shift := make([]float64, nc), make([]float64, nc), make([]float64, nc)
 	for c, ci := range h.comps {
-		lo, hi := 0.0, float64(int(1)<<ci.precision-1)
-		shift := float64(int(1) << (ci.precision - 1))
+		lo[c], hi[c], shift[c] = 0, float64(int(1)<<ci.precision-1), float64(int(1)<<(ci.precision-1))
 		if ci.signed {
-			lo, hi, shift = -shift, shift-1, 0
+			lo[c], hi[c], shift[c] = -shift[c], shift[c]-1, 0
 		}
-		out := d.comp[c]
-		w := h.x1 - h.x0
-		for y := tr.y0; y < tr.y1; y++ {
-			for x := tr.x0; x < tr.x1; x++ {
-				v := math.RoundToEven(val[c][(y-tr.y0)*tr.w()+x-tr.x0]) + shift
-				out[(y-h.y0)*w+x-h.x0] = int32(math.Min(math.Max(v, lo), hi))
+	}
+	mct := h.mct && nc >= 3
+	if mct {
+		d.img.MCT = true
+	}
+	reversible := tcs[0].cs.reversible
+	at := func(c, i int) float64 {
+		if ints[c] != nil {
+			return float64(ints[c][i])
+		}
+		return floats[c][i]
+	}
+	var v [4]float64
+	w := h.x1 - h.x0
+	for y := tr.y0; y < tr.y1; y++ {
+		for x := tr.x0; x < tr.x1; x++ {
+			i := (y-tr.y0)*tr.w() + x - tr.x0
+			for c := range nc {
+				v[c] = at(c, i)
+			}
+			if mct {
+				if reversible {
+					g := v[0] - math.Floor((v[1]+v[2])/4)
+					v[0], v[1], v[2] = v[2]+g, g, v[1]+g
+				} else {
+					yy, u, vv := v[0], v[1], v[2]
+					v[0], v[1], v[2] = yy+1.402*vv, yy-0.344136*u-0.714136*vv, yy+1.772*u
+				}
+			}
+			o := ((y-h.y0)*w + x - h.x0) * nc
+			for c := range nc {
+				s := math.RoundToEven(v[c]) + shift[c]
+				d.img.Pix[o+c] = int32(math.Min(math.Max(s, lo[c]), hi[c]))
 			}
 		}
 	}

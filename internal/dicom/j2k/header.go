@@ -91,6 +91,9 @@ func parseCodingStyle(b []byte, precincts bool) (codingStyle, error) {
 		return codingStyle{}, fmt.Errorf("%w: coding style", ErrInvalid)
 	}
 	cs := codingStyle{levels: int(b[0]), xcb: int(b[1]) + 2, ycb: int(b[2]) + 2, style: int(b[3]), reversible: b[4] == 1}
+	if cs.style&styleHTMixed != 0 {
+		return codingStyle{}, fmt.Errorf("%w: mixed HT and part 1 code-blocks", ErrUnsupported)
+	}
 	if cs.levels > 32 || cs.xcb > 10 || cs.ycb > 10 || cs.xcb+cs.ycb > 12 || b[4] > 1 {
 		return codingStyle{}, fmt.Errorf("%w: %d levels, code-block 2^%d×2^%d", ErrInvalid, cs.levels, cs.xcb, cs.ycb)
 	}

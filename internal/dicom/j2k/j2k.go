@@ -84,12 +84,7 @@ func (h *header) clone() *header {
 
 // Decode decodes a J2K codestream (not a JP2 file). maxSamples bounds width ×
 // height × components; a larger image is refused before anything is allocated.
-func Decode(src []byte, maxSamples int64) (img *Image, err error) {
-	defer func() {
-		if p := recover(); p != nil { // defence in depth: index errors become errors
-			img, err = nil, fmt.Errorf("%w: decoder panic: %v", ErrInvalid, p)
-		}
-	}()
+func Decode(src []byte, maxSamples int64) (*Image, error) {
 	if len(src) < 4 || src[0] != 0xFF || src[1] != 0x4F {
 		return nil, fmt.Errorf("%w: no SOC marker", ErrInvalid)
 	}
@@ -110,8 +105,7 @@ type decoder struct {
 	h          *header
 	tileHdr    map[int]*header
 	tileData   map[int][][]byte
-	img        *Image
-	comp       [][]int32 // decoded components on the image grid
+	img        *Image // its Pix filled tile by tile
 }
 
 // marker reads a marker and its segment at d.pos.
@@ -262,10 +256,7 @@ func (d *decoder) tiles() error {
 	}
 	w, ht := h.x1-h.x0, h.y1-h.y0
 	d.img = &Image{Width: w, Height: ht, Components: len(h.comps), Precision: h.comps[0].precision, Signed: h.comps[0].signed}
-	d.comp = make([][]int32, len(h.comps))
-	for c := range d.comp {
-		d.comp[c] = make([]int32, w*ht)
-	}
+	d.img.Pix = make([]int32, w*ht*len(h.comps))
 	for t := range ntx * nty {
 		th := d.tileHdr[t]
 		if th == nil {
@@ -289,15 +280,5 @@ func joinParts(parts [][]byte) []byte {
 	return out
 }
 
-// finish interleaves the components into Pix.
-func (d *decoder) finish() *Image {
-	img := d.img
-	nc := img.Components
-	img.Pix = make([]int32, img.Width*img.Height*nc)
-	for c, plane := range d.comp {
-		for i, v := range plane {
-			img.Pix[i*nc+c] = v
-		}
-	}
-	return img
-}
+// finish returns the decoded image.
+func (d *decoder) finish() *Image { return d.img }

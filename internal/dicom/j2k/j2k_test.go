@@ -7,7 +7,10 @@ import (
 	"github.com/medbox-jp/medbox/internal/dicom/internal/dicomtest"
 )
 
-const syntaxJ2K = "1.2.840.10008.1.2.4.9"
+const (
+	syntaxJ2K   = "1.2.840.10008.1.2.4.9"
+	syntaxHTJ2K = "1.2.840.10008.1.2.4.20" // .201, .202, .203
+)
 
 // TestDecodeTestFiles decodes every JPEG 2000 frame of the test files; the
 // dicom package compares the pixels with GDCM's (OpenJPEG's).
@@ -92,6 +95,26 @@ func FuzzDecode(f *testing.F) {
 		f.Add(fr)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		img, err := Decode(src, 1<<18)
+		if err == nil && len(img.Pix) != img.Width*img.Height*img.Components {
+			t.Fatalf("%d samples for %d×%d×%d", len(img.Pix), img.Width, img.Height, img.Components)
+		}
+	})
+}
+
+// FuzzDecodeHT fuzzes High-Throughput JPEG 2000 codestreams, whose block coder
+// (ht.go) is separate from part 1's. At most 2^18 samples may cost at most
+// 64 MiB of allocations, whatever the codestream declares.
+func FuzzDecodeHT(f *testing.F) {
+	frames := dicomtest.Frames(f, 24<<10, syntaxHTJ2K)
+	if len(frames) < 10 {
+		f.Fatalf("found only %d HTJ2K frames", len(frames))
+	}
+	for _, fr := range frames {
+		f.Add(fr)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		defer dicomtest.AllocCap(t, 64<<20)()
 		img, err := Decode(src, 1<<18)
 		if err == nil && len(img.Pix) != img.Width*img.Height*img.Components {
 			t.Fatalf("%d samples for %d×%d×%d", len(img.Pix), img.Width, img.Height, img.Components)

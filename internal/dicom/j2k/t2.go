@@ -162,6 +162,11 @@ func numPasses(br *bitReader) (int, error) {
 // segmentPasses is how many passes segment k of a code-block may hold.
 func segmentPasses(style, k int) int {
 	switch {
+	case style&styleHT != 0:
+		if k == 0 {
+			return 1 // the cleanup pass
+		}
+		return 2 // significance propagation and magnitude refinement
 	case style&styleTermAll != 0:
 		return 1
 	case style&styleBypass != 0:

@@ -91,6 +91,7 @@ func (d *decoder) decodeTile(t, ntx int, h *header, data []byte) error {
 		} else {
 			planes[c] = tc.inverse97()
 		}
+		tc.res = nil // its coefficients are in the planes now
 	}
 	d.store(h, tr, tcs, ints, planes)
 	return nil
@@ -167,7 +168,8 @@ func newTileComp(tr rect, cs codingStyle, qs quantization, ci compInfo) (*tileCo
 			}
 			rb := ci.precision + gain
 			b.step = (1 + float64(mant)/2048) * pow2(rb-exp)
-			b.coef = make([]int32, max(b.r.w(), 0)*max(b.r.h(), 0))
+			// b.coef is allocated when its blocks are decoded, one component
+			// at a time, and dropped once the component is transformed.
 			if err := b.layout(res, r, cs, &blocks); err != nil {
 				return nil, err
 			}
@@ -237,14 +239,21 @@ func (tc *tileComp) decodeBlocks() error {
 	var bd blockDecoder
 	for _, res := range tc.res {
 		for _, b := range res.bands {
+			b.coef = make([]int32, max(b.r.w(), 0)*max(b.r.h(), 0))
 			for pi := range b.precinct {
 				for ci := range b.precinct[pi].blocks {
 					cb := &b.precinct[pi].blocks[ci]
 					if cb.passes == 0 {
 						continue
 					}
-					bd.reset(cb.r.w(), cb.r.h(), b.orient, tc.cs.style)
 					off := (cb.r.y0-b.r.y0)*b.r.w() + cb.r.x0 - b.r.x0
+					if tc.cs.style&styleHT != 0 {
+						if err := decodeHT(cb.segs, cb.numbps, b.numbps, cb.r.w(), cb.r.h(), tc.cs.style&styleVCausal != 0, b.coef[off:], b.r.w()); err != nil {
+							return err
+						}
+						continue
+					}
+					bd.reset(cb.r.w(), cb.r.h(), b.orient, tc.cs.style)
 					if err := bd.decode(cb.segs, cb.numbps, b.coef[off:], b.r.w()); err != nil {
 						return err
 					}

@@ -1,9 +1,6 @@
 package jpeg
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // zigzag maps the coded order of coefficients to their natural order.
 var zigzag = [64]int{
@@ -12,20 +9,6 @@ var zigzag = [64]int{
 	35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
 	58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 }
-
-// idctCos[x][u] = C(u)/2 · cos((2x+1)uπ/16).
-var idctCos = func() (t [8][8]float64) {
-	for x := range 8 {
-		for u := range 8 {
-			c := 1.0
-			if u == 0 {
-				c = 1 / math.Sqrt2
-			}
-			t[x][u] = c / 2 * math.Cos(float64(2*x+1)*float64(u)*math.Pi/16)
-		}
-	}
-	return t
-}()
 
 // dctScan decodes a sequential Huffman DCT scan (T.81 F.2).
 func (d *decoder) dctScan(br *bitReader, sc []*component) error {
@@ -46,8 +29,7 @@ func (d *decoder) dctScan(br *bitReader, sc []*component) error {
 			return fmt.Errorf("%w: DC category %d", ErrInvalid, s)
 		}
 		c.dcPred += br.receiveExtend(int(s))
-		q := &d.quant[c.tq]
-		blk[0] = c.dcPred * q[0]
+		blk[0] = c.dcPred
 		for k := 1; k < 64; {
 			rs, err := br.decode(d.ac[c.ta])
 			if err != nil {
@@ -65,7 +47,7 @@ func (d *decoder) dctScan(br *bitReader, sc []*component) error {
 			if k > 63 {
 				return fmt.Errorf("%w: coefficient index past 63", ErrInvalid)
 			}
-			blk[zigzag[k]] = br.receiveExtend(s) * q[k] // DQT is in zigzag order too
+			blk[zigzag[k]] = br.receiveExtend(s)
 			k++
 		}
 		d.idct(&blk, c, bx, by)
@@ -119,41 +101,6 @@ func (d *decoder) dctScan(br *bitReader, sc []*component) error {
 		}
 	}
 	return nil
-}
-
-// idct inverse-transforms a dequantized block into the component plane, adding
-// the level shift and clamping to the sample range.
-func (d *decoder) idct(blk *[64]int32, c *component, bx, by int) {
-	var tmp [64]float64
-	for y := range 8 { // rows: tmp[y][x] = Σu cos[x][u]·F[y][u]
-		for x := range 8 {
-			s := 0.0
-			for u := range 8 {
-				if f := blk[y*8+u]; f != 0 {
-					s += idctCos[x][u] * float64(f)
-				}
-			}
-			tmp[y*8+x] = s
-		}
-	}
-	maxv := float64(int(1)<<d.img.Precision - 1)
-	shift := float64(int(1) << (d.img.Precision - 1))
-	stride := c.bw * 8
-	for x := range 8 {
-		for y := range 8 {
-			s := 0.0
-			for v := range 8 {
-				s += idctCos[y][v] * tmp[v*8+x]
-			}
-			s = math.Round(s + shift)
-			if s < 0 {
-				s = 0
-			} else if s > maxv {
-				s = maxv
-			}
-			c.plane[(by*8+y)*stride+bx*8+x] = int32(s)
-		}
-	}
 }
 
 // finish assembles Pix from the component planes, upsampling subsampled ones.

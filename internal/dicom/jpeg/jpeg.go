@@ -1,9 +1,11 @@
-// Package jpeg decodes the JPEG processes that DICOM uses and the standard library
-// does not: lossless (process 14, any predictor and point transform, 2–16 bits) and
-// sequential DCT with 12-bit samples (extended, process 2/4). It also decodes 8-bit
-// baseline, so that every DCT JPEG can be read the same way. Samples come back
-// exactly as coded: colour conversion is the caller's business, because DICOM says
-// in its own header whether components are RGB or YCbCr.
+// Package jpeg decodes the Huffman-coded JPEG processes that DICOM uses: baseline
+// and extended sequential DCT (8 and 12 bits), progressive DCT with spectral
+// selection and successive approximation (8 and 12 bits), and lossless (process
+// 14, any predictor and point transform, 2–16 bits). Its inverse DCT and
+// upsampling are libjpeg's, so lossy frames decode to the same samples as in
+// GDCM and DCMTK. Samples come back exactly as coded: colour conversion is the
+// caller's business, because DICOM says in its own header whether components
+// are RGB or YCbCr.
 package jpeg
 
 import (
@@ -17,7 +19,7 @@ var (
 	// ErrInvalid means the stream is not valid JPEG.
 	ErrInvalid = errors.New("invalid JPEG")
 	// ErrUnsupported means a valid JPEG uses a process this package does not
-	// decode (progressive, hierarchical, arithmetic coding).
+	// decode (hierarchical, arithmetic coding).
 	ErrUnsupported = errors.New("unsupported JPEG")
 )
 
@@ -45,6 +47,7 @@ type component struct {
 	tq     int
 	bw, bh int     // blocks (DCT) or samples (lossless) per line and column
 	plane  []int32 // decoded samples, bw*8 × bh*8 for DCT, width × height for lossless
+	coef   []int16 // progressive: the coefficients of every block, 64 per block in natural order
 	dcPred int32   // DCT DC predictor
 	td, ta int     // tables of the current scan
 }
@@ -59,17 +62,19 @@ type decoder struct {
 	comps      []component
 	hmax, vmax int
 	mcux, mcuy int
-	quant      [4][64]int32
+	quant      [4][64]int32 // in natural (not zigzag) order
 	dc, ac     [4]*huffman
 	restart    int
 	frameSeen  bool
 	scanned    bool
+	eobrun     int // progressive AC scans: blocks left in an end-of-band run
 }
 
 // Marker codes.
 const (
 	mSOF0 = 0xC0
 	mSOF1 = 0xC1
+	mSOF2 = 0xC2
 	mSOF3 = 0xC3
 	mDHT  = 0xC4
 	mSOI  = 0xD8
@@ -116,6 +121,9 @@ func Decode(src []byte, maxSamples int64) (img *Image, err error) {
 	if !d.scanned {
 		return nil, fmt.Errorf("%w: no scan", ErrInvalid)
 	}
+	if d.sof == mSOF2 {
+		d.transformAll()
+	}
 	d.finish()
 	return &d.img, nil
 }
@@ -158,7 +166,7 @@ func (d *decoder) segment() ([]byte, error) {
 
 func (d *decoder) handle(m byte, seg []byte) error {
 	switch {
-	case m == mSOF0 || m == mSOF1 || m == mSOF3:
+	case m == mSOF0 || m == mSOF1 || m == mSOF2 || m == mSOF3:
 		return d.frame(m, seg)
 	case m >= 0xC0 && m <= 0xCF && m != mDHT && m != 0xC8 && m != 0xCC:
 		return fmt.Errorf("%w: frame type SOF%d", ErrUnsupported, m-0xC0)
@@ -243,6 +251,9 @@ func (d *decoder) frame(m byte, seg []byte) error {
 			return fmt.Errorf("%w: component planes too large", ErrInvalid)
 		}
 		c.plane = make([]int32, c.bw*c.bh*64)
+		if m == mSOF2 {
+			c.coef = make([]int16, c.bw*c.bh*64)
+		}
 	}
 	return nil
 }
@@ -256,9 +267,9 @@ func (d *decoder) quantTables(seg []byte) error {
 		}
 		for k := range 64 {
 			if pq == 0 {
-				d.quant[tq][k] = int32(seg[1+k])
+				d.quant[tq][zigzag[k]] = int32(seg[1+k])
 			} else {
-				d.quant[tq][k] = int32(binary.BigEndian.Uint16(seg[1+2*k:]))
+				d.quant[tq][zigzag[k]] = int32(binary.BigEndian.Uint16(seg[1+2*k:]))
 			}
 		}
 		seg = seg[1+n:]
@@ -323,12 +334,14 @@ func (d *decoder) scan(seg []byte) error {
 	ss, se, ahal := seg[1+2*ns], seg[2+2*ns], seg[3+2*ns]
 	br := &bitReader{src: d.src, pos: d.pos}
 	var err error
-	if d.img.Lossless {
+	switch {
+	case d.img.Lossless:
 		err = d.losslessScan(br, sc, int(ss), int(ahal&15))
-	} else {
-		if ss != 0 || se != 63 || ahal != 0 {
-			return fmt.Errorf("%w: spectral selection in a sequential scan", ErrUnsupported)
-		}
+	case d.sof == mSOF2:
+		err = d.progressiveScan(br, sc, int(ss), int(se), int(ahal>>4), int(ahal&15))
+	default:
+		// A sequential scan codes coefficients 0–63 whatever its header says;
+		// some writers put Ss = Se = 0 there, and libjpeg ignores it too.
 		err = d.dctScan(br, sc)
 	}
 	if err != nil {

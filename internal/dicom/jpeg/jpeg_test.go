@@ -59,3 +59,23 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeProgressive fuzzes progressive and spectral-selection DCT JPEG
+// (progressive.go): scans of DC and AC bands, first and refinement passes. At
+// most 2^20 samples may cost at most 64 MiB of allocations.
+func FuzzDecodeProgressive(f *testing.F) {
+	frames := dicomtest.Frames(f, 24<<10, "1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55")
+	if len(frames) < 10 {
+		f.Fatalf("found only %d progressive frames", len(frames))
+	}
+	for _, fr := range frames {
+		f.Add(fr)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		defer dicomtest.AllocCap(t, 64<<20)()
+		img, err := Decode(src, 1<<20)
+		if err == nil && len(img.Pix) != img.Width*img.Height*img.Components {
+			t.Fatalf("%d samples for %d×%d×%d", len(img.Pix), img.Width, img.Height, img.Components)
+		}
+	})
+}

@@ -3,7 +3,11 @@
 // For a DICOM file or study it is the phone viewer: it fetches each frame in the
 // compact form the server stores (16-bit grey values plus rescale and window; see
 // dicom.ViewerFrame.MarshalBinary) and applies window/level itself on a canvas,
-// so dragging is instant. One finger drags the window (sideways: width, up and
+// so dragging is instant. A frame larger than the screen comes first as a
+// screen-sized rendition (?size=screen, at most 1024 px a side) and then whole, so
+// a large radiograph shows at once on a slow phone link; a frame beyond 4096 px,
+// which the server scales down, is read again part by part at full resolution
+// (?region=x,y,w,h) for the part in view when zoomed in. One finger drags the window (sideways: width, up and
 // down: level) or, with the scroll tool, moves through the stack; the slider and
 // buttons move through it too; two fingers pinch to zoom and pan; a double tap
 // fits the image again. The focused image takes the keyboard for the same
@@ -107,6 +111,29 @@ function windowLUT(f, c, w) {
 const PRESET_MODALITIES = new Set(['CT', '']);
 const BUDGET = 384 << 20; // bytes of frames kept in memory
 const PARALLEL = 4;
+const MAX_REGION = 4096; // the longest side of a region the server decodes (dicom.MaxRegionSide)
+const SCREEN_SIDE = 1024; // the longest side of a screen-sized rendition (dicom.ScreenMaxSide)
+
+// frameBytes is what a parsed frame holds in memory.
+function frameBytes(f) {
+  return (f.px || f.rgb).byteLength;
+}
+
+// source returns the part of the frame's own pixels that f shows (x, y, w, h)
+// and the frame's own size: all of it for a frame (perhaps scaled), a part at
+// full resolution for a region.
+function source(f) {
+  const sw = f.h.source_width || f.h.width;
+  const sh = f.h.source_height || f.h.height;
+  const r = f.h.region && f.h.region[2] > 0 ? f.h.region : [0, 0, sw, sh];
+  return { sw, sh, x: r[0], y: r[1], w: r[2], h: r[3] };
+}
+
+// scaledDown reports whether f has fewer pixels than the part of the frame it shows.
+function scaledDown(f) {
+  const s = source(f);
+  return f.h.width < s.w || f.h.height < s.h;
+}
 
 class Viewer {
   constructor(root) {
@@ -119,8 +146,11 @@ class Viewer {
     this.slider = this.el('dv-slider');
     this.stack = [];
     this.index = 0;
-    this.frames = new Map(); // stack index → parsed frame
+    this.frames = new Map(); // stack index → parsed frame (screen-sized until the whole frame is here)
     this.loading = new Map(); // stack index → promise
+    this.upgrading = new Set(); // stack indices whose whole frame is being fetched
+    this.region = null; // {i, f, canvas}: a part of slice i at full resolution, drawn over it
+    this.regionWant = null; // the region being fetched, as a URL
     this.failed = new Set();
     this.bytes = 0;
     this.win = null; // {c, w} chosen by the user; null: each frame's own
@@ -143,7 +173,7 @@ class Viewer {
     // The file's first frame is (almost always) the first one shown: ask for it
     // together with the description instead of after it.
     if (this.mode === 'canvas') {
-      this.early = this.fetchFrame(this.file, 0);
+      this.early = this.fetchFrame(this.file, 0, '&size=screen');
       this.early.catch(() => {}); // if it is never used, its failure does not matter
     }
     let info;
@@ -312,6 +342,7 @@ class Viewer {
     if (this.frames.has(i)) {
       this.status('');
       this.redraw();
+      this.upgrade(i);
     } else {
       this.status(t('viewer.loading'));
     }
@@ -341,8 +372,8 @@ class Viewer {
     return -1;
   }
 
-  fetchFrame(file, frame) {
-    return fetch(`/api/v1/files/${encodeURIComponent(file)}/preview?frame=${frame}&format=raw`, { credentials: 'same-origin' }).then((r) => {
+  fetchFrame(file, frame, extra = '') {
+    return fetch(`/api/v1/files/${encodeURIComponent(file)}/preview?frame=${frame}&format=raw${extra}`, { credentials: 'same-origin' }).then((r) => {
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       return r.arrayBuffer();
     });
@@ -356,15 +387,16 @@ class Viewer {
         p = this.early;
         this.early = null;
       } else {
-        p = this.fetchFrame(s.file, s.frame);
+        p = this.fetchFrame(s.file, s.frame, '&size=screen');
       }
       const f = parseFrame(await p);
-      this.frames.set(i, f);
-      this.bytes += (f.px || f.rgb).byteLength;
-      this.evict();
+      // A screen-sized rendition: the whole frame follows.
+      f.screen = scaledDown(f) && Math.max(f.h.width, f.h.height) <= SCREEN_SIDE;
+      this.keep(i, f);
       if (i === this.index) {
         this.status('');
         this.redraw();
+        this.upgrade(i);
       }
     } catch {
       this.failed.add(i);
@@ -376,14 +408,42 @@ class Viewer {
     }
   }
 
+  // keep puts slice i's frame f in memory, in place of what was there.
+  keep(i, f) {
+    const old = this.frames.get(i);
+    if (old) this.bytes -= frameBytes(old);
+    this.frames.set(i, f);
+    this.bytes += frameBytes(f);
+    this.evict();
+  }
+
+  // upgrade fetches the whole frame of slice i when only its screen-sized
+  // rendition is here; the rendition stays if that fails.
+  async upgrade(i) {
+    const f = this.frames.get(i);
+    if (!f || !f.screen || this.upgrading.has(i)) return;
+    this.upgrading.add(i);
+    const s = this.stack[i];
+    try {
+      const full = parseFrame(await this.fetchFrame(s.file, s.frame));
+      if (this.frames.has(i) || Math.abs(i - this.index) <= 2) {
+        this.keep(i, full);
+        if (i === this.index) this.redraw();
+      }
+    } catch {
+      // keep showing the rendition
+    } finally {
+      this.upgrading.delete(i);
+    }
+  }
+
   // evict forgets the frames farthest from the current one beyond the budget.
   evict() {
     if (this.bytes <= BUDGET) return;
     const far = [...this.frames.keys()].sort((a, b) => Math.abs(b - this.index) - Math.abs(a - this.index));
     for (const i of far) {
       if (this.bytes <= BUDGET || Math.abs(i - this.index) <= 2) break;
-      const f = this.frames.get(i);
-      this.bytes -= (f.px || f.rgb).byteLength;
+      this.bytes -= frameBytes(this.frames.get(i));
       this.frames.delete(i);
     }
   }
@@ -426,59 +486,134 @@ class Viewer {
     });
   }
 
-  // draw renders the current frame into an offscreen canvas at its own size,
-  // then onto the stage with the zoom and pan.
-  draw() {
-    const f = this.frames.get(this.index);
-    if (!f) return;
+  // paint renders frame f into canvas (resized to f) with the window win.
+  paint(f, canvas, ctx, win) {
     const { width: w, height: h } = f.h;
-    if (this.off.width !== w || this.off.height !== h) {
-      this.off.width = w;
-      this.off.height = h;
-      this.image = null;
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
     }
-    if (!this.image) this.image = this.offCtx.createImageData(w, h);
-    const out = new Uint32Array(this.image.data.buffer);
+    let image = canvas.image; // kept: a window drag paints every animation frame
+    if (!image || image.width !== w || image.height !== h) image = canvas.image = ctx.createImageData(w, h);
+    const out = new Uint32Array(image.data.buffer);
     const le = littleEndian();
     if (f.rgb) {
       const px = f.rgb;
       for (let i = 0, j = 0; i < out.length; i++, j += 3) {
         out[i] = le ? (0xff000000 | (px[j + 2] << 16) | (px[j + 1] << 8) | px[j]) >>> 0 : ((px[j] << 24) | (px[j + 1] << 16) | (px[j + 2] << 8) | 0xff) >>> 0;
       }
-      this.el('dv-window').textContent = '';
     } else {
-      const { c, w: ww } = this.currentWindow(f);
-      const lut = windowLUT(f, c, ww);
+      const lut = windowLUT(f, win.c, win.w);
       const px = f.px;
       for (let i = 0; i < out.length; i++) {
         const g = lut[px[i]];
         out[i] = le ? (0xff000000 | (g << 16) | (g << 8) | g) >>> 0 : ((g << 24) | (g << 16) | (g << 8) | 0xff) >>> 0;
       }
-      this.root.dataset.wc = String(Math.round(c));
-      this.root.dataset.ww = String(Math.round(ww));
-      this.el('dv-window').textContent = t('viewer.window', { C: Math.round(c), W: Math.round(ww) });
     }
-    this.offCtx.putImageData(this.image, 0, 0);
+    ctx.putImageData(image, 0, 0);
+  }
+
+  // draw renders the current frame into an offscreen canvas at its own size,
+  // then onto the stage with the zoom and pan, in the frame's own pixels (so a
+  // screen-sized rendition and the whole frame sit in the same place), and a
+  // region at full resolution over it when there is one.
+  draw() {
+    const f = this.frames.get(this.index);
+    if (!f) return;
+    const win = f.rgb ? null : this.currentWindow(f);
+    this.paint(f, this.off, this.offCtx, win);
+    if (f.rgb) {
+      this.el('dv-window').textContent = '';
+    } else {
+      this.root.dataset.wc = String(Math.round(win.c));
+      this.root.dataset.ww = String(Math.round(win.w));
+      this.el('dv-window').textContent = t('viewer.window', { C: Math.round(win.c), W: Math.round(win.w) });
+    }
+    const src = source(f);
     const cw = this.canvas.width;
     const ch = this.canvas.height;
-    const scale = Math.min(cw / w, ch / h) * this.zoom;
+    const scale = Math.min(cw / src.sw, ch / src.sh) * this.zoom; // device pixels per frame pixel
     const dpr = window.devicePixelRatio || 1;
+    const ox = cw / 2 + this.panX * dpr - (src.sw * scale) / 2;
+    const oy = ch / 2 + this.panY * dpr - (src.sh * scale) / 2;
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, cw, ch);
-    ctx.imageSmoothingEnabled = this.zoom < 4; // zoomed far in, show the pixels as they are
-    ctx.setTransform(scale, 0, 0, scale, cw / 2 + this.panX * dpr - (w * scale) / 2, ch / 2 + this.panY * dpr - (h * scale) / 2);
-    ctx.drawImage(this.off, 0, 0);
+    ctx.imageSmoothingEnabled = (scale * src.w) / f.h.width < 4; // zoomed far in, show the pixels as they are
+    ctx.setTransform(scale, 0, 0, scale, ox, oy);
+    ctx.drawImage(this.off, src.x, src.y, src.w, src.h);
+    const r = this.region;
+    if (r && r.i === this.index) {
+      if (!r.canvas) {
+        r.canvas = document.createElement('canvas');
+        r.ctx = r.canvas.getContext('2d');
+      }
+      const rs = source(r.f);
+      this.paint(r.f, r.canvas, r.ctx, r.f.rgb ? null : win);
+      ctx.imageSmoothingEnabled = scale < 4;
+      ctx.drawImage(r.canvas, rs.x, rs.y, rs.w, rs.h);
+    }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     if (this.canvas.hidden) {
       this.canvas.hidden = false;
       this.fallback.hidden = true;
     }
-    this.frameSize = { w, h };
+    this.frameSize = { w: f.h.width, h: f.h.height };
     this.draws++;
     this.root.dataset.draws = String(this.draws);
+    this.root.dataset.level = f.screen ? 'screen' : 'full';
     this.mark('firstImageMs');
+    if (!f.screen) this.mark('fullImageMs');
+    this.view = { scale, ox, oy, cw, ch, src, f };
+    this.wantRegion();
+  }
+
+  // wantRegion asks, a moment after the view stops changing, for the part in
+  // view at full resolution when the frame is scaled down (beyond 4096 px) and
+  // zoomed in past its pixels.
+  wantRegion() {
+    clearTimeout(this.regionTimer);
+    const v = this.view;
+    if (!v || v.f.screen || !scaledDown(v.f) || v.scale * v.src.w <= v.f.h.width) return;
+    const x0 = Math.max(0, Math.floor(-v.ox / v.scale));
+    const y0 = Math.max(0, Math.floor(-v.oy / v.scale));
+    const x1 = Math.min(v.src.sw, Math.ceil((v.cw - v.ox) / v.scale));
+    const y1 = Math.min(v.src.sh, Math.ceil((v.ch - v.oy) / v.scale));
+    if (x1 <= x0 || y1 <= y0) return;
+    const r = this.region;
+    if (r && r.i === this.index) {
+      const rs = source(r.f);
+      if (rs.x <= x0 && rs.y <= y0 && rs.x + rs.w >= x1 && rs.y + rs.h >= y1) return; // in view already
+    }
+    // A margin for panning, within what the server decodes at once.
+    const grow = (a, b, max) => {
+      const size = Math.min(MAX_REGION, Math.round((b - a) * 1.5));
+      const mid = (a + b) / 2;
+      const lo = Math.max(0, Math.min(Math.round(mid - size / 2), max - size));
+      return [lo, Math.min(size, max - lo)];
+    };
+    const [x, w] = grow(x0, x1, v.src.sw);
+    const [y, h] = grow(y0, y1, v.src.sh);
+    const i = this.index;
+    const s = this.stack[i];
+    const extra = `&region=${x},${y},${w},${h}`;
+    this.regionTimer = setTimeout(async () => {
+      if (this.regionWant === extra) return;
+      this.regionWant = extra;
+      try {
+        const f = parseFrame(await this.fetchFrame(s.file, s.frame, extra));
+        if (i === this.index) {
+          this.region = { i, f };
+          this.root.dataset.region = `${x},${y},${w},${h}`;
+          this.redraw();
+        }
+      } catch {
+        // the scaled frame stays
+      } finally {
+        if (this.regionWant === extra) this.regionWant = null;
+      }
+    }, 300);
   }
 
   // drawFallback shows the server's JPEG of the current slice in the current

@@ -72,3 +72,79 @@ ct="$tmp/ct.rawl -F 128,128,1,16,s"
 	j2k j2k_rgb_rct_cprl "$tmp/rgb.ppm" -mct 1 -p CPRL -b 16,16
 	j2k j2k_rgb_no_mct "$tmp/rgb.ppm" -mct 0
 }
+
+# High-Throughput JPEG 2000 (ITU-T T.814): OpenJPH 0.9.0's ojph_compress
+# (Debian openjph-tools) codes the pixels, wrap.py (python3-pydicom) puts the
+# codestreams into a copy of the source header with the HTJ2K transfer syntax
+# (no installed tool writes HTJ2K DICOM). OpenJPH 0.9.0 reads 16-bit input
+# samples as unsigned even when told they are signed, so signed codestreams are
+# made from the values plus 2^15, coded as unsigned, with the sign flag then set
+# in SIZ: a decoder then skips the DC level shift and gets the signed values
+# back (opj_decompress does). Signed CT with negative values,
+# 8, 12 and 16 bits, lossless and lossy, grey and colour (RCT, none, ICT), tiles,
+# precincts, image and tile offsets, several resolutions and code-block sizes,
+# every progression order, and ten frames.
+py=${PYTHON:-/usr/bin/python3} # Debian's, with pydicom and numpy
+cp "$tmp/mr0.rawl" "$tmp/mr0.raw"
+ht() { # name source transfer-syntax photometric input ojph-options...
+	out=$1 header=$2 ts=$3 pi=$4 in=$5
+	shift 5
+	ojph_compress -i "$in" -o "$tmp/$out.j2c" "$@" >/dev/null
+	if [ "$in" = "$tmp/ctu.raw" ]; then # set the sign bit of Ssiz: signed 16-bit
+		"$py" -c "
+b = bytearray(open('$tmp/$out.j2c', 'rb').read())
+i = b.find(b'\xff\x51')
+b[i + 40] |= 0x80
+open('$tmp/$out.j2c', 'wb').write(b)"
+	fi
+	"$py" wrap.py "$header" "1.2.840.10008.1.2.4.$ts" "$pi" "$out.dcm" "$tmp/$out.j2c"
+}
+"$py" -c "
+import numpy as np
+ct = np.fromfile('$tmp/ct.rawl', '<i2').astype(np.int32) - 1024  # HU: negative values
+(ct + 32768).astype('<u2').tofile('$tmp/ctu.raw')
+y, x = np.mgrid[0:80, 0:96]
+u16 = (x * 680 + y * 3 + (x * y) % 97 * 17) % 65536   # full 16-bit range
+u16.astype('<u2').tofile('$tmp/u16.raw')
+"
+gdcmconv --raw "$src/ot_jpeg_baseline_gray.dcm" "$tmp/g8.dcm"
+gdcmraw -i "$tmp/g8.dcm" -o "$tmp/g8.raw" -t 7fe0,0010
+dcm2pnm -q "$tmp/us_rgb.dcm" "$tmp/us_rgb.ppm"
+ct16="-dims {128,128} -num_comps 1 -downsamp {1,1} -signed false -bit_depth 16"
+mr12="-dims {64,64} -num_comps 1 -downsamp {1,1} -signed false -bit_depth 12"
+# shellcheck disable=SC2086
+{
+	ht htj2k_ct_signed_tiles_lrcp "$src/ct_small.dcm" 201 MONOCHROME2 "$tmp/ctu.raw" $ct16 -reversible true -tile_size {64,64} -prog_order LRCP
+	ht htj2k_ct_signed_rpcl_precincts "$src/ct_small.dcm" 202 MONOCHROME2 "$tmp/ctu.raw" $ct16 -reversible true -prog_order RPCL -num_decomps 3 -block_size {16,16} -precincts {16,16},{32,32},{64,64}
+	ht htj2k_ct_signed_lossy "$src/ct_small.dcm" 203 MONOCHROME2 "$tmp/ctu.raw" $ct16 -qstep 0.002
+	ht htj2k_ct_levels5_cb4x4 "$src/ct_small.dcm" 201 MONOCHROME2 "$tmp/ctu.raw" $ct16 -reversible true -num_decomps 5 -block_size {4,4} -prog_order RLCP
+	ht htj2k_mr_12bit_nodwt_pcrl "$src/mr_10frame_native.dcm" 201 MONOCHROME2 "$tmp/mr0.raw" $mr12 -reversible true -num_decomps 0 -prog_order PCRL
+	ht htj2k_mr_12bit_lossy "$src/mr_10frame_native.dcm" 203 MONOCHROME2 "$tmp/mr0.raw" $mr12 -qstep 0.01
+	ht htj2k_u16_offsets "$src/ct_small.dcm" 201 MONOCHROME2 "$tmp/u16.raw" -dims {96,80} -num_comps 1 -downsamp {1,1} -signed false -bit_depth 16 -reversible true -image_offset {3,5} -tile_offset {1,2} -tile_size {40,33} -prog_order CPRL
+	ht htj2k_gray8_cb64x16 "$src/ot_jpeg_baseline_gray.dcm" 201 MONOCHROME2 "$tmp/g8.raw" -dims {100,100} -num_comps 1 -downsamp {1,1} -signed false -bit_depth 8 -reversible true -block_size {16,64}
+	ht htj2k_rgb_rct "$tmp/rgb.dcm" 201 YBR_RCT "$tmp/rgb.ppm" -reversible true -colour_trans true
+	ht htj2k_rgb_no_colour_transform "$tmp/rgb.dcm" 201 RGB "$tmp/rgb.ppm" -reversible true -colour_trans false -prog_order LRCP
+	ht htj2k_rgb_ict_lossy "$tmp/rgb.dcm" 203 YBR_ICT "$tmp/rgb.ppm" -qstep 0.01 -colour_trans true
+	ht htj2k_us_rgb_tiles_rpcl "$tmp/us_rgb.dcm" 202 YBR_RCT "$tmp/us_rgb.ppm" -reversible true -tile_size {256,256} -prog_order RPCL
+}
+# Ten frames of 12-bit MR, each its own codestream.
+frames=""
+for k in 0 1 2 3 4 5 6 7 8 9; do
+	"$py" -c "
+import sys
+b = open('$tmp/mr.rawl', 'rb').read()
+open('$tmp/mr$k.raw', 'wb').write(b[$k*8192:($k+1)*8192])"
+	# shellcheck disable=SC2086
+	ojph_compress -i "$tmp/mr$k.raw" -o "$tmp/mr$k.j2c" $mr12 -reversible true -num_decomps 3 >/dev/null
+	frames="$frames $tmp/mr$k.j2c"
+done
+# shellcheck disable=SC2086
+"$py" wrap.py "$src/mr_10frame_native.dcm" 1.2.840.10008.1.2.4.201 MONOCHROME2 htj2k_mr_10frame.dcm $frames
+
+# Progressive and spectral-selection DCT JPEG (processes 10/12 and 6/8) with
+# DCMTK: 8-bit grey, 12-bit MR (ten frames), and colour 4:2:2 and 4:1:1.
+dcmcjpeg +ep "$tmp/g8.dcm" jpeg_progressive_gray8.dcm
+dcmcjpeg +ep +un "$src/mr_10frame_native.dcm" jpeg_progressive_mr12_10frame.dcm
+dcmcjpeg +es +un "$src/mr_10frame_native.dcm" jpeg_spectral_mr12_10frame.dcm
+dcmcjpeg +ep +s2 +un "$tmp/us_rgb.dcm" jpeg_progressive_us_ybr422.dcm
+dcmcjpeg +ep +n1 "$tmp/rgb.dcm" jpeg_progressive_rgb_411.dcm

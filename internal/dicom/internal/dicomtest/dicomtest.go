@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -20,7 +21,7 @@ const Dir = "../../../testdata/dicom"
 func Frames(t testing.TB, maxLen int, prefixes ...string) [][]byte {
 	t.Helper()
 	var paths []string
-	for _, pat := range []string{"*.dcm", "generated/*.dcm"} {
+	for _, pat := range []string{"*.dcm", "generated/*.dcm", "synthetic/*.dcm"} {
 		p, err := filepath.Glob(filepath.Join(Dir, pat))
 		if err != nil {
 			t.Fatal(err)
@@ -66,6 +67,9 @@ func hasSyntax(b []byte, prefixes []string) bool {
 // fragments walks the items after the last undefined-length pixel data element.
 func fragments(b []byte) [][]byte {
 	i := bytes.LastIndex(b, []byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF})
+	if j := bytes.LastIndex(b, []byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'W', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF}); j > i {
+		i = j
+	}
 	if i < 0 {
 		return nil
 	}
@@ -98,4 +102,22 @@ func fragments(b []byte) [][]byte {
 		joined = append(joined, f)
 	}
 	return joined
+}
+
+// AllocCap fails t when the code run between AllocCap and a call of the
+// function it returns allocates more than limit bytes in all: a fuzz input
+// must not make a decoder allocate beyond its caps, whatever it declares. It
+// counts every allocation of the process, so it belongs where nothing else
+// runs at the same time: fuzz targets (each fuzz worker runs one input at a
+// time; seed inputs run after the package's tests).
+func AllocCap(t testing.TB, limit uint64) func() {
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	return func() {
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > limit {
+			t.Fatalf("allocated %d MiB, cap %d MiB", n>>20, limit>>20)
+		}
+	}
 }
