@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/server"
@@ -98,20 +100,90 @@ func admin(ctx context.Context, args []string, p process) error {
 	}
 }
 
+// auditCmd runs `medbox audit verify [--anchor N:MAC]…` and `medbox audit checkpoint`.
 func auditCmd(ctx context.Context, args []string, p process) error {
 	stdout := p.stdout
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("audit: want verify")
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "checkpoint") {
+		return errors.New("audit: want verify or checkpoint")
 	}
-	a, err := openForCommand(ctx, args[1:], p)
+	pins, rest, err := anchorFlags(args[1:])
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", args[0], err)
+	}
+	a, err := openForCommand(ctx, rest, p)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	n, err := a.Audit.Verify(ctx)
-	if err != nil {
+	if args[0] == "checkpoint" {
+		if err := a.Audit.Checkpoint(ctx, a.Now()); err != nil {
+			return err
+		}
+		r, err := a.Audit.Check(ctx)
+		fmt.Fprintf(stdout, "audit log checkpoint %d at %s\n", r.Checkpoint, r.CheckpointAt.Format(time.RFC3339))
 		return err
 	}
-	fmt.Fprintf(stdout, "audit log intact: %d events, every link verified\n", n)
-	return nil
+	r, err := a.Audit.Check(ctx, pins...)
+	var be *audit.BrokenError
+	if err != nil && !errors.As(err, &be) {
+		return err
+	}
+	printReport(stdout, r, len(pins))
+	return err
+}
+
+// printReport writes what Check found, as an auditor reads it.
+func printReport(w io.Writer, r audit.Report, pins int) {
+	if len(r.Problems) == 0 {
+		fmt.Fprintf(w, "audit log intact: %d events, every link verified\n", r.Events)
+	} else {
+		fmt.Fprintf(w, "audit log BROKEN: %d events checked, %d problems, earliest first:\n", r.Events, len(r.Problems))
+		for i, p := range r.Problems {
+			if i == 20 {
+				fmt.Fprintf(w, "  … and %d more\n", len(r.Problems)-i)
+				break
+			}
+			fmt.Fprintf(w, "  %v\n", p)
+		}
+	}
+	switch {
+	case r.Checkpoint == 0:
+		fmt.Fprintln(w, "no checkpoint yet: a truncation could not be seen")
+	default:
+		fmt.Fprintf(w, "newest checkpoint: %d at %s\n", r.Checkpoint, r.CheckpointAt.Format(time.RFC3339))
+	}
+	if r.Anchor > 0 {
+		fmt.Fprintf(w, "newest anchor in the blob store: checkpoint %d at %s; %d events since\n", r.Anchor, r.AnchorAt.Format(time.RFC3339), r.Unanchored)
+	} else {
+		fmt.Fprintln(w, "no anchor in the blob store")
+	}
+	if pins > 0 {
+		fmt.Fprintf(w, "%d checkpoints compared with the MACs given by --anchor\n", pins)
+	}
+}
+
+// anchorFlags takes the --anchor N:MAC flags out of args and leaves the rest
+// (configuration flags) as they were.
+func anchorFlags(args []string) (pins []audit.Pin, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		v, ok := strings.CutPrefix(a, "--anchor=")
+		if !ok && (a == "--anchor" || a == "-anchor") {
+			if i+1 == len(args) {
+				return nil, nil, errors.New("--anchor wants N:MAC")
+			}
+			v, ok = args[i+1], true
+			i++
+		}
+		if !ok {
+			rest = append(rest, a)
+			continue
+		}
+		pin, err := audit.ParsePin(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		pins = append(pins, pin)
+	}
+	return pins, rest, nil
 }
