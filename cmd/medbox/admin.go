@@ -137,7 +137,7 @@ func printReport(w io.Writer, r audit.Report, pins int) {
 	if len(r.Problems) == 0 {
 		fmt.Fprintf(w, "audit log intact: %d events, every link verified\n", r.Events)
 	} else {
-		fmt.Fprintf(w, "audit log BROKEN: %d events checked, %d problems, earliest first:\n", r.Events, len(r.Problems))
+		fmt.Fprintf(w, "audit log BROKEN: %d events checked, %s, earliest first:\n", r.Events, count(len(r.Problems), "problem"))
 		for i, p := range r.Problems {
 			if i == 20 {
 				fmt.Fprintf(w, "  … and %d more\n", len(r.Problems)-i)
@@ -153,13 +153,20 @@ func printReport(w io.Writer, r audit.Report, pins int) {
 		fmt.Fprintf(w, "newest checkpoint: %d at %s\n", r.Checkpoint, r.CheckpointAt.Format(time.RFC3339))
 	}
 	if r.Anchor > 0 {
-		fmt.Fprintf(w, "newest anchor in the blob store: checkpoint %d at %s; %d events since\n", r.Anchor, r.AnchorAt.Format(time.RFC3339), r.Unanchored)
+		fmt.Fprintf(w, "newest anchor in the blob store: checkpoint %d at %s; %s since\n", r.Anchor, r.AnchorAt.Format(time.RFC3339), count(int(r.Unanchored), "event"))
 	} else {
 		fmt.Fprintln(w, "no anchor in the blob store")
 	}
 	if pins > 0 {
-		fmt.Fprintf(w, "%d checkpoints compared with the MACs given by --anchor\n", pins)
+		fmt.Fprintf(w, "%s compared with the MACs given by --anchor\n", count(pins, "checkpoint"))
 	}
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // anchorFlags takes the --anchor N:MAC flags out of args and leaves the rest

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/backup"
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/blob/disk"
@@ -81,6 +82,11 @@ func restoreCmd(ctx context.Context, args []string, p process) error {
 	}
 	m, err := backup.Restore(ctx, backup.Options{DB: a.DB, Blobs: a.Blobs, Master: a.Master, Now: a.Now, Log: a.Log}, from, *gen)
 	if err != nil {
+		return err
+	}
+	// The log says it was restored: events after the backup's snapshot, and
+	// their anchors, are not in it (docs/security-checks.md).
+	if err := a.Audit.Append(ctx, audit.Event{Actor: "cli", Action: "backup.restore", Target: m.Name}); err != nil {
 		return err
 	}
 	// What expired since the backup goes before anyone can see it.

@@ -350,36 +350,46 @@ func (v *verifier) link(c *chainState, part int, pos int64, e Event, detail stri
 	c.count, c.lastSeq, c.mac = pos, e.Seq, stored
 }
 
-// ends compares where a chain ends with its head row and the claims.
+// ends compares where a chain ends with its head row and the claims. Of those
+// that say the chain was longer, the longest is reported.
 func (v *verifier) ends(part int, c *chainState, h head) {
-	cut := func(want int64, lastSeq int64, by string) {
-		if c.count == 0 {
-			v.problem(1, part, 0, "chain %d is empty, but %s says it had %d, up to seq %d: all removed", part, by, want, lastSeq)
-			return
-		}
-		v.problem(c.lastSeq+1, part, 0, "chain %d ends at its event %d (seq %d), but %s says it had %d, up to seq %d: %s after seq %d removed",
-			part, c.count, c.lastSeq, by, want, lastSeq, plural(want-c.count, "event"), c.lastSeq)
-	}
-	switch {
-	case h.Count > c.count:
-		cut(h.Count, h.Last, "its head")
-	case h.Count < c.count:
-		v.problem(c.lastSeq, part, 0, "chain %d holds %d events, but its head says %d: events added after seq %d without their head",
-			part, c.count, h.Count, h.Last)
-	case h.MAC != hex.EncodeToString(c.mac) || h.Last != c.lastSeq && c.count > 0:
-		v.problem(c.lastSeq, part, 0, "the head of chain %d does not match its last event (seq %d)", part, c.lastSeq)
-	}
+	longest, by, byN := h, "its head", int64(0)
 	for _, cl := range v.claims {
 		ch, ok := cl.heads[part]
 		switch {
 		case !ok && c.count > 0:
 			v.problem(0, part, cl.n, "%s does not know chain %d", cl.from, part)
-		case ch.Count > c.count:
-			cut(ch.Count, ch.Last, cl.from)
+		case !ok:
+		case ch.Count > longest.Count:
+			longest, by, byN = ch, cl.from, cl.n
 		case part == legacyChain && ch.Count < c.count:
 			v.problem(ch.Last+1, part, cl.n, "the chain from before keying has %d events, but %s sealed %d: events added after seq %d",
 				c.count, cl.from, ch.Count, ch.Last)
 		}
+	}
+	at := c.lastSeq
+	if at == 0 {
+		at = max(h.Last, 1)
+	}
+	switch {
+	case longest.Count > c.count:
+		// Exactly one event gone: the claim names it. More: they follow the last
+		// that survives.
+		first := c.lastSeq + 1
+		if longest.Count-c.count == 1 {
+			first = longest.Last
+		}
+		if c.count == 0 {
+			v.problem(first, part, byN, "chain %d is empty, but %s says it had %d, up to seq %d: all removed", part, by, longest.Count, longest.Last)
+			return
+		}
+		v.problem(first, part, byN, "chain %d ends at its event %d (seq %d), but %s says it had %d, up to seq %d: %s after seq %d removed",
+			part, c.count, c.lastSeq, by, longest.Count, longest.Last, plural(longest.Count-c.count, "event"), c.lastSeq)
+	case h.Count < c.count:
+		v.problem(at, part, 0, "chain %d holds %d events, but its head says %d: events added after seq %d without their head",
+			part, c.count, h.Count, h.Last)
+	case h.MAC != hex.EncodeToString(c.mac) || h.Last != c.lastSeq && c.count > 0:
+		v.problem(at, part, 0, "the head of chain %d does not match its last event (seq %d)", part, c.lastSeq)
 	}
 }
 
