@@ -146,7 +146,10 @@ func TestOldChainTamperingIsFound(t *testing.T) {
 				f := legacyLog(t, d)
 				dropGuards(t, f.db)
 				tt.tamper(t, f.db)
-				_, err := f.verify(t)
+				r, err := f.verify(t)
+				for _, p := range r.Problems {
+					t.Logf("%v", p)
+				}
 				var be *audit.BrokenError
 				if !errors.As(err, &be) || be.Seq != tt.wantSeq || !strings.Contains(be.Reason, tt.wantWhy) {
 					t.Errorf("Check() = %v; want the earliest break at %d, saying %q", err, tt.wantSeq, tt.wantWhy)

@@ -334,9 +334,9 @@ func (v *verifier) link(c *chainState, part int, pos int64, e Event, detail stri
 	case part == legacyChain && e.Seq != pos:
 		v.problem(e.Seq, part, 0, "event %d of the chain from before keying has seq %d: moved", pos, e.Seq)
 	case part == legacyChain && !bytes.Equal(prevHash, c.mac):
-		v.problem(e.Seq, part, 0, "its previous-hash link does not match event %d", pos-1)
+		v.problem(e.Seq, part, 0, "event %d of chain -1: its previous-hash link does not match event %d", pos, pos-1)
 	case part == legacyChain && !bytes.Equal(legacyHash(c.mac, e, detail), hash):
-		v.problem(e.Seq, part, 0, "its content does not match its hash: changed")
+		v.problem(e.Seq, part, 0, "event %d of chain -1: its content does not match its hash: changed", pos)
 	case part != legacyChain && v.k == nil:
 		v.problem(e.Seq, part, 0, "a keyed event, but the database has no audit key")
 	case part != legacyChain && !hmac.Equal(eventMAC(v.k.chain, c.mac, part, pos, e, detail), mac):
