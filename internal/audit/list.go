@@ -87,7 +87,8 @@ func scanEvents(ctx context.Context, q sqldb.Querier, query string, args ...any)
 		var part int
 		var detail string
 		dst := []any{&e.Seq, &at, &e.Actor, &e.Action, &e.Target, &e.Box, &e.Addr, &e.Result, &detail}
-		if len(cols) > len(dst) {
+		positions := len(cols) > len(dst)
+		if positions {
 			dst = append(dst, &part, &pos)
 		}
 		if err := rows.Scan(dst...); err != nil {
@@ -99,7 +100,9 @@ func scanEvents(ctx context.Context, q sqldb.Querier, query string, args ...any)
 				return nil, nil, fmt.Errorf("list audit events: event %d detail: %w", e.Seq, err)
 			}
 		}
-		reached[part] = max(reached[part], pos)
+		if positions {
+			reached[part] = max(reached[part], pos)
+		}
 		out = append(out, e)
 	}
 	return out, reached, rows.Err()
