@@ -130,9 +130,9 @@ var tamperCases = []tamperCase{
 		gone := event(t, db, 12)
 		exec(t, db, `DELETE FROM audit_events WHERE seq = 12`)
 		next := rows(t, db, `part = $1 AND part_seq > $2`, gone.part, gone.pos)
-		if len(next) == 0 { // the last of its chain: a truncation of that chain
+		if len(next) == 0 { // the last of its chain: a truncation, which the checkpoint names
 			moveHead(t, db, gone.part)
-			return lastBefore(t, db, gone.part, gone.pos) + 1, "removed"
+			return 12, "removed"
 		}
 		return next[0].e.Seq, fmt.Sprintf("1 event of chain %d removed", gone.part)
 	}},
@@ -145,7 +145,7 @@ var tamperCases = []tamperCase{
 		}
 		relink(t, db, gone.part, gone.pos)
 		if len(rest) == 0 {
-			return lastBefore(t, db, gone.part, gone.pos) + 1, "removed"
+			return 12, "removed"
 		}
 		return rest[0].e.Seq, "does not match its MAC"
 	}},
@@ -208,16 +208,25 @@ func lastBefore(t *testing.T, db *sqldb.DB, part int, pos int64) int64 {
 }
 
 // cutFrom deletes every event from seq on and moves the heads back. It returns
-// where Verify must say the log was cut: after the last event that survives in
-// a chain that lost some.
+// where Verify must say the log was cut: in a chain that lost one event, that
+// event (the checkpoint names it); in one that lost more, just after the last
+// event that survives.
 func cutFrom(t *testing.T, db *sqldb.DB, from int64) (int64, string) {
 	t.Helper()
 	cut := rows(t, db, `seq >= $1`, from)
 	exec(t, db, `DELETE FROM audit_events WHERE seq >= $1`, from)
-	want := int64(-1)
+	lost := map[int][]row{}
 	for _, r := range cut {
-		moveHead(t, db, r.part)
-		if s := lastBefore(t, db, r.part, r.pos) + 1; want < 0 || s < want {
+		lost[r.part] = append(lost[r.part], r)
+	}
+	want := int64(-1)
+	for part, rs := range lost {
+		moveHead(t, db, part)
+		s := rs[0].e.Seq
+		if len(rs) > 1 {
+			s = lastBefore(t, db, part, rs[0].pos) + 1
+		}
+		if want < 0 || s < want {
 			want = s
 		}
 	}
