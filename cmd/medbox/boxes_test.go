@@ -485,7 +485,8 @@ func TestExchangeLife(t *testing.T) {
 			}
 		}
 		var keys int
-		in.db().QueryRowContext(context.Background(), `SELECT count(*) FROM seal_keys WHERE id NOT IN (SELECT proof_key FROM members WHERE proof_key IS NOT NULL)`).Scan(&keys)
+		in.db().QueryRowContext(context.Background(), `SELECT count(*) FROM seal_keys WHERE id NOT IN (SELECT proof_key FROM members WHERE proof_key IS NOT NULL)
+			AND id NOT IN (SELECT key_id FROM audit_key)`).Scan(&keys)
 		if keys != 0 {
 			t.Errorf("%d file keys left after expiry", keys)
 		}
