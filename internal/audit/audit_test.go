@@ -129,7 +129,29 @@ func TestConcurrentWritersKeepEveryChainValid(t *testing.T) {
 				wg.Go(func() { f.checkpoint(t) }) // a checkpoint amid the appends
 			}
 		}
+		// Verifying while appends go on sees a consistent log.
+		done := make(chan struct{})
+		checked := make(chan int)
+		go func() {
+			n := 0
+			for {
+				select {
+				case <-done:
+					checked <- n
+					return
+				default:
+				}
+				if _, err := f.newLog(t).Check(t.Context()); err != nil {
+					t.Errorf("Check() amid appends: %v", err)
+				}
+				n++
+			}
+		}()
 		wg.Wait()
+		close(done)
+		if n := <-checked; n == 0 {
+			t.Error("no Check ran amid the appends")
+		}
 		f.checkpoint(t)
 		r, err := f.verify(t)
 		if err != nil || r.Events != 2*writers*each {

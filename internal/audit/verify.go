@@ -105,6 +105,7 @@ type claim struct {
 
 type verifier struct {
 	l        *Log
+	q        sqldb.Querier // the snapshot the walk reads
 	k        *keys
 	report   Report
 	claims   []claim
@@ -128,14 +129,21 @@ func (v *verifier) run(ctx context.Context, pins []Pin) error {
 	default:
 		v.k = k
 	}
+	// The anchor first: its checkpoint committed before it was written, so the
+	// snapshot taken after it holds that checkpoint, unless it was removed.
 	anchored, err := v.anchor(ctx)
 	if err != nil {
 		return err
 	}
-	if err := v.checkpoints(ctx, anchored, pins); err != nil {
-		return err
-	}
-	return v.events(ctx)
+	// One snapshot for the checkpoints, the events and the heads, so that
+	// appends going on meanwhile do not look like a cut.
+	return v.l.db.ReadTx(ctx, func(tx *sqldb.Tx) error {
+		v.q = tx
+		if err := v.checkpoints(ctx, anchored, pins); err != nil {
+			return err
+		}
+		return v.events(ctx)
+	})
 }
 
 // anchor reads the newest anchor in the blob store.
@@ -164,7 +172,7 @@ func (v *verifier) anchor(ctx context.Context) (*sealedCheckpoint, error) {
 // the pins. The newest checkpoint that holds, the anchor and the pins become the
 // claims the events are checked against.
 func (v *verifier) checkpoints(ctx context.Context, anchored *sealedCheckpoint, pins []Pin) error {
-	rows, err := v.l.db.QueryContext(ctx, `SELECT n, at, body, mac FROM audit_checkpoints ORDER BY n`)
+	rows, err := v.q.QueryContext(ctx, `SELECT n, at, body, mac FROM audit_checkpoints ORDER BY n`)
 	if err != nil {
 		return fmt.Errorf("read checkpoints: %w", err)
 	}

@@ -21,7 +21,7 @@ type chainState struct {
 // events walks every chain in position order, then compares each chain's end
 // with its head row and with the claims.
 func (v *verifier) events(ctx context.Context) error {
-	rows, err := v.l.db.QueryContext(ctx, `SELECT `+eventColumns+`, part, part_seq, prev_hash, hash, mac
+	rows, err := v.q.QueryContext(ctx, `SELECT `+eventColumns+`, part, part_seq, prev_hash, hash, mac
 		FROM audit_events ORDER BY part, part_seq, seq`)
 	if err != nil {
 		return fmt.Errorf("read events: %w", err)
@@ -54,7 +54,7 @@ func (v *verifier) events(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read events: %w", err)
 	}
-	heads, err := readHeads(ctx, v.l.db)
+	heads, err := readHeads(ctx, v.q)
 	if err != nil {
 		return err
 	}
