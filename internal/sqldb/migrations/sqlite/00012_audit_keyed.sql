@@ -94,3 +94,5 @@ DROP TABLE audit_key;
 DROP TABLE audit_chains;
 DROP INDEX audit_events_chain;
 ALTER TABLE audit_events DROP COLUMN mac;
+ALTER TABLE audit_events DROP COLUMN part_seq;
+ALTER TABLE audit_events DROP COLUMN part;
