@@ -115,7 +115,8 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 					return -1 // the last of its chain: the head shows it
 				}, unstash, "removed"},
 				{"insert a forged event", func() int64 {
-					part, pos := chainOf(last)
+					db.QueryRowContext(ctx, `SELECT max(seq) FROM audit_events`).Scan(&last)
+					part, pos := chainOf(last) // the end of a chain
 					q(`INSERT INTO audit_events (seq, at, actor, action, target, box_id, addr, result, detail, part, part_seq, mac)
 						VALUES (90000, 0, 'm', 'member.approve', 'intruder', '', '', 'ok', '{}', $1, $2, $3)`, part, pos+1, make([]byte, 32))
 					return 90000

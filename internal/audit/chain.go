@@ -32,7 +32,9 @@ type link struct {
 
 // record appends e to the log inside the caller's transaction: it takes a chain
 // head (locked until the transaction ends), links the event to the head and moves
-// the head on.
+// the head on. The head row holds the last MAC itself: read through the row
+// lock, it is always the newest, where a read of the events table in the same
+// statement could see a snapshot from before the previous append committed.
 func (l *Log) record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 	detail, err := check(&e)
 	if err != nil {
@@ -48,15 +50,17 @@ func (l *Log) record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 	}
 	e.Seq = at.seq
 	mac := eventMAC(k.chain, at.prev, at.part, at.pos, e, detail)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events
-		(seq, at, actor, action, target, box_id, addr, result, detail, part, part_seq, mac)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.Seq, sqldb.Millis(e.At), e.Actor, e.Action, e.Target, e.Box, e.Addr, e.Result, detail, at.part, at.pos, mac)
-	if err != nil {
-		return fmt.Errorf("record audit event %s: insert: %w", e.Action, err)
+	const insert = `INSERT INTO audit_events (seq, at, actor, action, target, box_id, addr, result, detail, part, part_seq, mac)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	args := []any{e.Seq, sqldb.Millis(e.At), e.Actor, e.Action, e.Target, e.Box, e.Addr, e.Result, detail, at.part, at.pos, mac}
+	if tx.Dialect() == sqldb.Postgres {
+		// The event and its head in one round trip, so the head is held briefly.
+		_, err = tx.ExecContext(ctx, `WITH e AS (`+insert+`) UPDATE audit_chains SET mac = $12, last_seq = $1 WHERE part = $10`, args...)
+	} else if _, err = tx.ExecContext(ctx, insert, args...); err == nil {
+		_, err = tx.ExecContext(ctx, `UPDATE audit_chains SET mac = $1, last_seq = $2 WHERE part = $3`, mac, e.Seq, at.part)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_chains SET mac = $1, last_seq = $2 WHERE part = $3`, mac, e.Seq, at.part); err != nil {
-		return fmt.Errorf("record audit event %s: move the head of chain %d: %w", e.Action, at.part, err)
+	if err != nil {
+		return fmt.Errorf("record audit event %s: %w", e.Action, err)
 	}
 	return nil
 }

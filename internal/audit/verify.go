@@ -139,6 +139,11 @@ func (v *verifier) run(ctx context.Context, pins []Pin) error {
 	// appends going on meanwhile do not look like a cut.
 	return v.l.db.ReadTx(ctx, func(tx *sqldb.Tx) error {
 		v.q = tx
+		if v.k == nil { // made since, by the first append; the snapshot holds it
+			if k, err := v.l.readKeys(ctx, tx); err == nil {
+				v.k = k
+			}
+		}
 		if err := v.checkpoints(ctx, anchored, pins); err != nil {
 			return err
 		}
