@@ -52,7 +52,7 @@ func TestAdministratorsVerifyAndExport(t *testing.T) {
 	x := newExchange(t, in)
 	var v map[string]any
 	must(t, x.admin.json("GET", "/api/v1/admin/audit/verify", nil, &v), http.StatusOK, "verify")
-	if v["ok"] != true || v["events"].(float64) < 10 {
+	if v["ok"] != true || v["events"].(float64) < 10 || v["problems"] == nil || v["checkpoint"] == nil {
 		t.Errorf("verify = %v", v)
 	}
 	status, body, _ := x.admin.do("GET", "/api/v1/admin/audit/export?member="+x.rcptID, nil, nil)
@@ -92,7 +92,7 @@ func TestAdministratorsVerifyAndExport(t *testing.T) {
 	web := in.client()
 	web.form("/login", "email", x.admin.user, "password", x.admin.pass)
 	status, page, _ := web.form("/admin/audit/verify")
-	if status != http.StatusOK || !strings.Contains(page, "改ざんはありません") {
+	if status != http.StatusOK || !strings.Contains(page, "改ざんはありません") || !strings.Contains(page, "チェックポイント") {
 		t.Errorf("web verify: %d", status)
 	}
 }
