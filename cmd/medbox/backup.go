@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/backup"
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/blob/disk"
@@ -84,9 +83,10 @@ func restoreCmd(ctx context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	// The log says it was restored: events after the backup's snapshot, and
-	// their anchors, are not in it (docs/security-checks.md).
-	if err := a.Audit.Append(ctx, audit.Event{Actor: "cli", Action: "backup.restore", Target: m.Name}); err != nil {
+	// The log says it was restored: events after the backup's snapshot are not
+	// in it, and anchors of them in the blob store are set aside
+	// (docs/security-checks.md).
+	if err := a.Audit.Restored(ctx, m.Name); err != nil {
 		return err
 	}
 	// What expired since the backup goes before anyone can see it.

@@ -111,6 +111,7 @@ func checkStoreState(t *testing.T, s *storeState) {
 			if _, ok := members[parts[1]]; !ok {
 				t.Errorf("orphan licence proof %s", key)
 			}
+		case strings.HasPrefix(key, audit.SupersededPrefix):
 		case strings.HasPrefix(key, audit.AnchorPrefix):
 			n, ok := audit.AnchorNumber(key)
 			if _, known := checkpoints[strconv.FormatInt(n, 10)]; !ok || !known {

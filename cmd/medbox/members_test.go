@@ -417,7 +417,7 @@ func mustStatus(status int, _ []byte) int { return status }
 func blobFiles(t testing.TB, in *instance) []string {
 	var out []string
 	root := filepath.Join(in.data, "blobs")
-	anchors := filepath.Join(root, filepath.FromSlash(audit.AnchorPrefix))
+	anchors := filepath.Join(root, "audit") + string(filepath.Separator) // audit.AnchorPrefix, audit.SupersededPrefix
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasPrefix(p, anchors) {
 			out = append(out, p)

@@ -196,15 +196,16 @@ func (l *Log) Checkpoint(ctx context.Context, now time.Time) error {
 		return l.anchor(ctx, k, made)
 	case last != nil && l.anchors != nil:
 		_, err := l.anchors.With(k.dk).Stat(ctx, anchorKey(last.N))
-		if errors.Is(err, blob.ErrNotFound) { // the put after it was made failed
-			prev, err := l.prevMAC(ctx, last.N)
-			if err != nil {
-				return err
-			}
-			last.Prev = hex.EncodeToString(prev)
-			return l.anchor(ctx, k, last)
+		if !errors.Is(err, blob.ErrNotFound) {
+			return err
 		}
-		return err
+		// The put after it was made failed: put it now.
+		prev, err := l.prevMAC(ctx, last.N)
+		if err != nil {
+			return err
+		}
+		last.Prev = hex.EncodeToString(prev)
+		return l.anchor(ctx, k, last)
 	}
 	return nil
 }
@@ -222,10 +223,23 @@ func (l *Log) prevMAC(ctx context.Context, n int64) ([]byte, error) {
 	return mac, nil
 }
 
-// anchor seals s into the blob store.
+// ErrAnchorTaken means the blob store already holds an anchor, for another
+// checkpoint, under the number of a new one: the database's checkpoints were cut
+// back (or it was restored beside a newer bucket; see Restored). The old anchor
+// is evidence and is never overwritten.
+var ErrAnchorTaken = errors.New("an anchor for another checkpoint of that number exists: the audit log was cut back; run medbox audit verify")
+
+// anchor seals s into the blob store, unless an anchor of that number exists.
 func (l *Log) anchor(ctx context.Context, k *keys, s *sealedCheckpoint) error {
 	if l.anchors == nil {
 		return nil
+	}
+	switch old, err := l.readAnchor(ctx, k, s.N); {
+	case err == nil && old.MAC == s.MAC:
+		return nil
+	case err == nil || !errors.Is(err, blob.ErrNotFound):
+		l.log.ErrorContext(ctx, "audit anchor not written: another is in its place", "n", s.N, "err", err)
+		return fmt.Errorf("anchor audit checkpoint %d: %w", s.N, ErrAnchorTaken)
 	}
 	b, _ := json.Marshal(s)
 	if err := l.anchors.With(k.dk).Put(ctx, anchorKey(s.N), bytes.NewReader(b), int64(len(b))); err != nil {
@@ -236,9 +250,14 @@ func (l *Log) anchor(ctx context.Context, k *keys, s *sealedCheckpoint) error {
 
 // readAnchor reads and authenticates the anchor of checkpoint n.
 func (l *Log) readAnchor(ctx context.Context, k *keys, n int64) (*sealedCheckpoint, error) {
-	rc, err := l.anchors.With(k.dk).Get(ctx, anchorKey(n), 0, -1)
+	return l.readSealed(ctx, k, anchorKey(n), n)
+}
+
+// readSealed reads and authenticates checkpoint n stored under key.
+func (l *Log) readSealed(ctx context.Context, k *keys, key string, n int64) (*sealedCheckpoint, error) {
+	rc, err := l.anchors.With(k.dk).Get(ctx, key, 0, -1)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("anchor of audit checkpoint %d: %w", n, err)
 	}
 	defer rc.Close()
 	var s sealedCheckpoint

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -108,4 +109,77 @@ func TestChangedAnchorIsFound(t *testing.T) {
 	if !errors.As(err, &be) || be.Checkpoint != 1 || !strings.Contains(be.Reason, "does not open") {
 		t.Errorf("Check() with a changed anchor = %v; want it named", err)
 	}
+}
+
+// cutBackTo makes f's database look restored from a backup taken at
+// checkpoint n: later events and checkpoints gone, heads moved back.
+func cutBackTo(t *testing.T, f *fixture, n int64, lastSeq int64) {
+	t.Helper()
+	dropGuards(t, f.db)
+	exec(t, f.db, `DELETE FROM audit_events WHERE seq > $1`, lastSeq)
+	exec(t, f.db, `DELETE FROM audit_checkpoints WHERE n > $1`, n)
+	for part := range audit.Chains {
+		moveHead(t, f.db, part)
+	}
+}
+
+// TestAnchorsAreNeverOverwritten: after the checkpoints in the database were
+// cut back, a new checkpoint does not replace the anchor of the old one of its
+// number: the old anchor is the evidence.
+func TestAnchorsAreNeverOverwritten(t *testing.T) {
+	f := newFixture(t, sqltest.OpenSQLite(t))
+	for i := range 3 {
+		for j := range 5 {
+			f.record(t, audit.Event{At: t0, Action: "x", Target: fmt.Sprint(i, j)})
+		}
+		f.checkpoint(t)
+	}
+	old := f.blobs.Bytes(audit.AnchorPrefix + "0000000000000002")
+	cutBackTo(t, f, 1, 5)
+	f.record(t, audit.Event{At: t0, Action: "y"})
+	if err := f.log.Checkpoint(t.Context(), t0.Add(2*time.Hour)); !errors.Is(err, audit.ErrAnchorTaken) {
+		t.Errorf("Checkpoint() over an existing anchor = %v, want ErrAnchorTaken", err)
+	}
+	if got := f.blobs.Bytes(audit.AnchorPrefix + "0000000000000002"); !bytes.Equal(got, old) {
+		t.Error("the anchor of checkpoint 2 was overwritten")
+	}
+	if _, err := f.verify(t); err == nil {
+		t.Error("Check() after the cut = nil")
+	}
+}
+
+// TestRestoredSetsNewerAnchorsAside: a database restored beside a bucket that
+// outlived it verifies; the anchors of the lost checkpoints are kept aside and
+// the restore says which they were; checkpoints then go on.
+func TestRestoredSetsNewerAnchorsAside(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		for i := range 3 {
+			for j := range 5 {
+				f.record(t, audit.Event{At: t0, Action: "x", Target: fmt.Sprint(i, j)})
+			}
+			f.checkpoint(t)
+		}
+		cutBackTo(t, f, 1, 5) // as restored from a backup made at checkpoint 1
+		if err := f.log.Restored(t.Context(), "20260101T000000000Z"); err != nil {
+			t.Fatal(err)
+		}
+		if keys := anchors(t, f); len(keys) != 1 {
+			t.Errorf("anchors after Restored: %v, want checkpoint 1's", keys)
+		}
+		for _, n := range []string{"2", "3"} {
+			if f.blobs.Bytes(audit.SupersededPrefix+"20260101T000000000Z/000000000000000"+n) == nil {
+				t.Errorf("the anchor of lost checkpoint %s was not kept", n)
+			}
+		}
+		events, _ := f.log.List(t.Context(), audit.Filter{Action: "backup.restore"})
+		if len(events) != 1 || events[0].Detail["superseded_checkpoints"] != "2-3" {
+			t.Errorf("restore events = %+v", events)
+		}
+		f.checkpoint(t)
+		r, err := f.verify(t)
+		if err != nil || r.Checkpoint != 2 || r.Anchor != 2 {
+			t.Errorf("Check() after the restore and a checkpoint = %+v, %v", r, err)
+		}
+	})
 }
