@@ -39,6 +39,9 @@ func backupDrill(t *testing.T, newDB func() string) {
 	}
 	x.rcpt.json("POST", "/api/v1/boxes/"+x.box+"/comments", map[string]string{"body": "了解 " + string(canary)}, nil)
 	in.deliver()
+	if err := in.app.Audit.Checkpoint(ctx, in.clock.Now()); err != nil { // anchored before any backup
+		t.Fatal(err)
+	}
 	counts := tableCounts(t, in)
 
 	dest := t.TempDir()
