@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,10 +13,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/sqldb"
 	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
@@ -54,8 +57,9 @@ func TestAuditedReads(t *testing.T) {
 	for _, s := range []*readSetup{lite, pg} {
 		r := s.result()
 		results = append(results, r)
-		t.Logf("%s: %d readers, %s: %.0f req/s, p50 %s, p99 %s, %d failed, %d audit events written",
-			r.Name, readers, dur, r.RPS, r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Failed, r.Events)
+		t.Logf("%s: %d readers, %s: %.0f req/s, p50 %s, p99 %s, %d failed, %d audit events written; CPU per request: %s here, %s in PostgreSQL",
+			r.Name, readers, dur, r.RPS, r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Failed, r.Events,
+			r.AppCPU.Round(10*time.Microsecond), r.DBCPU.Round(10*time.Microsecond))
 		if n, err := s.ins[0].app.Audit.Verify(context.Background()); err != nil {
 			t.Errorf("%s: audit log after the run (%d events): %v", r.Name, n, err)
 		}
@@ -88,6 +92,11 @@ type readResult struct {
 	P50      time.Duration `json:"p50_ns"`
 	P99      time.Duration `json:"p99_ns"`
 	Events   int64         `json:"audit_events"`
+	// CPU time per request, which the load of a shared machine does not
+	// change: this process (instances and readers) and the PostgreSQL backends
+	// serving it.
+	AppCPU time.Duration `json:"app_cpu_per_req_ns"`
+	DBCPU  time.Duration `json:"db_cpu_per_req_ns"`
 }
 
 // reader is one signed-in recipient: a browser session for the box page and an
@@ -107,6 +116,8 @@ type readSetup struct {
 	failed  int
 	elapsed time.Duration
 	events  int64
+	appCPU  time.Duration
+	dbCPU   time.Duration
 }
 
 func newReadSetup(t *testing.T, name string, readers int, ins ...*instance) *readSetup {
@@ -134,6 +145,7 @@ func (s *readSetup) run(d time.Duration, measured bool) {
 		return n
 	}
 	before := count()
+	app0, db0 := procCPU(os.Getpid()), s.backendCPU(ctx)
 	var mu sync.Mutex
 	var all []time.Duration
 	failed := 0
@@ -164,15 +176,59 @@ func (s *readSetup) run(d time.Duration, measured bool) {
 		s.lat = append(s.lat, all...)
 		s.failed += failed
 		s.events += count() - before
+		s.appCPU += procCPU(os.Getpid()) - app0
+		for pid, cpu := range s.backendCPU(ctx) {
+			s.dbCPU += cpu - db0[pid] // a backend started meanwhile counts whole
+		}
 	}
+}
+
+// backendCPU returns the CPU time of each PostgreSQL backend serving this
+// setup's database (none for SQLite).
+func (s *readSetup) backendCPU(ctx context.Context) map[int]time.Duration {
+	out := map[int]time.Duration{}
+	db := s.ins[0].db()
+	if db.Dialect() != sqldb.Postgres {
+		return out
+	}
+	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			out[pid] = procCPU(pid)
+		}
+	}
+	return out
+}
+
+// procCPU returns the user and system time a process has used, from
+// /proc/PID/stat (0 where there is no /proc).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
 func (s *readSetup) result() readResult {
 	slices.Sort(s.lat)
 	r := readResult{Name: s.name, Requests: len(s.lat), Failed: s.failed, Events: s.events}
-	if len(s.lat) > 0 {
-		r.RPS = float64(len(s.lat)) / s.elapsed.Seconds()
-		r.P50, r.P99 = s.lat[len(s.lat)/2], s.lat[len(s.lat)*99/100]
+	if n := len(s.lat); n > 0 {
+		r.RPS = float64(n) / s.elapsed.Seconds()
+		r.P50, r.P99 = s.lat[n/2], s.lat[n*99/100]
+		r.AppCPU, r.DBCPU = s.appCPU/time.Duration(n), s.dbCPU/time.Duration(n)
 	}
 	return r
 }
