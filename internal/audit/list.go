@@ -23,11 +23,12 @@ type Filter struct {
 	Limit  int // default and maximum 10,000 per page
 	After  int64
 	Action string
+	Newest bool // newest first, so that Limit keeps the newest events
 }
 
 const eventColumns = `seq, at, actor, action, target, box_id, addr, result, detail`
 
-// list returns events matching f in sequence order.
+// list returns events matching f in sequence order (newest first if f.Newest).
 func list(ctx context.Context, q sqldb.Querier, f Filter) ([]Event, error) {
 	var where []string
 	var args []any
@@ -65,7 +66,11 @@ func list(ctx context.Context, q sqldb.Querier, f Filter) ([]Event, error) {
 	if len(where) > 0 {
 		q1 += " WHERE " + strings.Join(where, " AND ")
 	}
-	q1 += fmt.Sprintf(" ORDER BY seq LIMIT %d", limit)
+	order := "seq"
+	if f.Newest {
+		order = "seq DESC"
+	}
+	q1 += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
 	out, _, err := scanEvents(ctx, q, q1, args...)
 	return out, err
 }

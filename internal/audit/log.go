@@ -65,7 +65,7 @@ func (l *Log) Verify(ctx context.Context) (int64, error) {
 	return r.Events, err
 }
 
-// List returns the events matching f in sequence order.
+// List returns the events matching f in sequence order, or newest first.
 func (l *Log) List(ctx context.Context, f Filter) ([]Event, error) { return list(ctx, l.db, f) }
 
 // Export writes every event matching f to w as CSV (with a header row) or JSON
