@@ -29,5 +29,5 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 # Audited reads (issue 14): SQLite, one instance, against PostgreSQL, two instances; see bench/README.md.
-env MEDBOX_BENCH_OUT=bench/results/audited-reads.json MEDBOX_BENCH_SECONDS="${BENCH_READ_SECONDS:-30}" "$GO" test -tags bench,nodynamic -count=1 -timeout 30m -run '^TestAuditedReads$' -v ./cmd/medbox
+env MEDBOX_BENCH_OUT="$PWD/bench/results/audited-reads.json" MEDBOX_BENCH_SECONDS="${BENCH_READ_SECONDS:-30}" "$GO" test -tags bench,nodynamic -count=1 -timeout 30m -run '^TestAuditedReads$' -v ./cmd/medbox
 bin/medbox-bench run -medbox bin/medbox -wanem bench/wanem -out bench/results "$@"
