@@ -7,6 +7,7 @@
 #   sudo BENCH_QUICK=1 make bench          one link, smaller files (about 6 minutes)
 #   sudo BENCH_LINKS=50M-120ms-1% make bench   only that link
 #   BENCH_TUNE=0, BENCH_LOOPBACK=0         skip the tuning sweep, the loopback part
+#   BENCH_READ_SECONDS=10                  a shorter audited-reads run (30 s)
 #
 # The last line printed is the headline for the 200 Mbit/s, 60 ms, 0.5 % link.
 #   BENCH_DEID_ONLY=1 make bench           only the browser's DICOM de-identification (no root needed)
@@ -42,6 +43,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
+# Audited reads (issue 14): SQLite, one instance, against PostgreSQL, two instances; see bench/README.md.
+env MEDBOX_BENCH_OUT="$PWD/bench/results/audited-reads.json" MEDBOX_BENCH_SECONDS="${BENCH_READ_SECONDS:-30}" "$GO" test -tags bench,nodynamic -count=1 -timeout 30m -run '^TestAuditedReads$' -v ./cmd/medbox
 out=$(mktemp)
 bin/medbox-bench run -medbox bin/medbox -wanem bench/wanem -out bench/results "$@" | tee "$out"
 headline=$(tail -n 1 "$out")

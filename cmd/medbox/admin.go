@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/member"
 )
@@ -17,7 +19,8 @@ const (
 	createAdminSummary = "with --email: create an administrator (password on stdin); without: print a one-time setup link"
 	approveSummary     = "approve a member waiting for review (--email)"
 	sweepSummary       = "remove orphaned objects now and check every quota against a recount"
-	verifySummary      = "check the audit log; reports the first event that does not hold"
+	verifySummary      = "check the audit log against its keyed chains, checkpoints and anchors; lists every problem, earliest first"
+	checkpointSummary  = "record an audit checkpoint now and anchor it in the blob store and the log (the service does so every minute)"
 )
 
 var adminCommands = map[string]subcommand{
@@ -112,15 +115,27 @@ func sweep(ctx context.Context, args []string, p process) error {
 }
 
 var auditCommands = map[string]subcommand{
-	"verify": {verifySummary, auditVerify},
+	"verify":     {verifySummary, auditVerify},
+	"checkpoint": {checkpointSummary, auditCheckpoint},
 }
 
+// auditCmd runs `medbox audit verify [--anchor N:MAC]…` and `medbox audit checkpoint`.
 func auditCmd(ctx context.Context, args []string, p process) error {
 	return dispatch(ctx, "audit", auditCommands, args, p)
 }
 
 func auditVerify(ctx context.Context, args []string, p process) error {
-	cfg, _, err := load(config.Command{Name: "audit verify", Summary: verifySummary}, args, p, 0)
+	var pins []audit.Pin
+	cfg, _, err := load(config.Command{Name: "audit verify", Summary: verifySummary,
+		Flags: flags(func(fs *flag.FlagSet) {
+			fs.Func("anchor", "N:MAC of a checkpoint as the instance log recorded it (repeatable)", func(v string) error {
+				pin, err := audit.ParsePin(v)
+				if err == nil {
+					pins = append(pins, pin)
+				}
+				return err
+			})
+		})}, args, p, 0)
 	if err != nil {
 		return err
 	}
@@ -129,10 +144,66 @@ func auditVerify(ctx context.Context, args []string, p process) error {
 		return err
 	}
 	defer a.Close()
-	n, err := a.Audit.Verify(ctx)
+	r, err := a.Audit.Check(ctx, pins...)
+	var be *audit.BrokenError
+	if err != nil && !errors.As(err, &be) {
+		return err
+	}
+	printReport(p.stdout, r, len(pins))
+	return err
+}
+
+func auditCheckpoint(ctx context.Context, args []string, p process) error {
+	cfg, _, err := load(config.Command{Name: "audit checkpoint", Summary: checkpointSummary}, args, p, 0)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(p.stdout, "audit log intact: %d events, every link verified\n", n)
-	return nil
+	a, err := openForCommand(ctx, cfg, p)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Audit.Checkpoint(ctx, a.Now()); err != nil {
+		return err
+	}
+	r, err := a.Audit.Check(ctx)
+	fmt.Fprintf(p.stdout, "audit log checkpoint %d at %s\n", r.Checkpoint, r.CheckpointAt.Format(time.RFC3339))
+	return err
+}
+
+// printReport writes what Check found, as an auditor reads it.
+func printReport(w io.Writer, r audit.Report, pins int) {
+	if len(r.Problems) == 0 {
+		fmt.Fprintf(w, "audit log intact: %d events, every link verified\n", r.Events)
+	} else {
+		fmt.Fprintf(w, "audit log BROKEN: %d events checked, %s, earliest first:\n", r.Events, count(len(r.Problems), "problem"))
+		for i, p := range r.Problems {
+			if i == 20 {
+				fmt.Fprintf(w, "  … and %d more\n", len(r.Problems)-i)
+				break
+			}
+			fmt.Fprintf(w, "  %v\n", p)
+		}
+	}
+	switch {
+	case r.Checkpoint == 0:
+		fmt.Fprintln(w, "no checkpoint yet: a truncation could not be seen")
+	default:
+		fmt.Fprintf(w, "newest checkpoint: %d at %s\n", r.Checkpoint, r.CheckpointAt.Format(time.RFC3339))
+	}
+	if r.Anchor > 0 {
+		fmt.Fprintf(w, "newest anchor in the blob store: checkpoint %d at %s; %s since\n", r.Anchor, r.AnchorAt.Format(time.RFC3339), count(int(r.Unanchored), "event"))
+	} else {
+		fmt.Fprintln(w, "no anchor in the blob store")
+	}
+	if pins > 0 {
+		fmt.Fprintf(w, "%s compared with the MACs given by --anchor\n", count(pins, "checkpoint"))
+	}
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -14,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/blob/s3"
 	"github.com/medbox-jp/medbox/internal/box"
@@ -78,6 +79,7 @@ func checkStoreState(t *testing.T, s *storeState) {
 	files := s.ids(t, `SELECT id, chunk_count FROM files`)
 	uploads := s.ids(t, `SELECT file_id, 1 FROM uploads`)
 	members := s.ids(t, `SELECT id, 1 FROM members`)
+	checkpoints := s.ids(t, `SELECT n, 1 FROM audit_checkpoints`)
 	for id := range uploads {
 		if _, ok := files[id]; ok {
 			t.Errorf("file %s exists while its upload is still in progress", id)
@@ -108,6 +110,12 @@ func checkStoreState(t *testing.T, s *storeState) {
 		case len(parts) == 2 && parts[0] == "proofs":
 			if _, ok := members[parts[1]]; !ok {
 				t.Errorf("orphan licence proof %s", key)
+			}
+		case strings.HasPrefix(key, audit.SupersededPrefix):
+		case strings.HasPrefix(key, audit.AnchorPrefix):
+			n, ok := audit.AnchorNumber(key)
+			if _, known := checkpoints[strconv.FormatInt(n, 10)]; !ok || !known {
+				t.Errorf("audit anchor %s: no such checkpoint", key)
 			}
 		default:
 			t.Errorf("object %s is of no known kind", key)

@@ -34,7 +34,10 @@ commands:
                                  without: print a one-time setup URL for the first administrator
   admin approve --email E        approve a member waiting for review
   admin sweep                    remove orphaned objects now and check every quota against a recount
-  audit verify                   check the audit log's hash chain; reports the first broken link
+  audit verify [--anchor N:MAC]… check every chain of the audit log, its checkpoints and the newest
+                                 anchor in the blob store (and checkpoints logged as N:MAC); lists
+                                 every broken link, earliest first
+  audit checkpoint               checkpoint and anchor the audit log now (the service does it each minute)
   backup DEST [--keep N]         consistent, encrypted backup to a directory or s3://BUCKET?endpoint=…,
                                  as a new generation; older generations beyond N (7) are removed
   restore SRC [--generation G]   restore the newest (or G) generation into an empty instance

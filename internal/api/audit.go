@@ -30,16 +30,35 @@ func (s *Server) boxHistory(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// verifyAudit checks the audit chain for an administrator.
+// verifyAudit checks the audit log for an administrator: every chain, the
+// checkpoints and the newest anchor. broken_at and reason name the earliest
+// problem; problems lists them all (at most 100).
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.audit.Verify(r.Context())
+	rep, err := s.audit.Check(r.Context())
 	var be *audit.BrokenError
-	out := map[string]any{"ok": err == nil, "events": n}
-	switch {
-	case errors.As(err, &be):
-		out["broken_at"], out["reason"] = be.Seq, be.Reason
-	case err != nil:
+	if err != nil && !errors.As(err, &be) {
 		return err
+	}
+	type problem struct {
+		BrokenAt   int64  `json:"broken_at,omitempty"`
+		Chain      int    `json:"chain"`
+		Checkpoint int64  `json:"checkpoint,omitempty"`
+		Reason     string `json:"reason"`
+	}
+	problems := []problem{}
+	for _, p := range rep.Problems[:min(len(rep.Problems), 100)] {
+		problems = append(problems, problem{BrokenAt: p.Seq, Chain: p.Chain, Checkpoint: p.Checkpoint, Reason: p.Reason})
+	}
+	out := map[string]any{"ok": err == nil, "events": rep.Events, "checkpoint": rep.Checkpoint, "anchor": rep.Anchor,
+		"unanchored": rep.Unanchored, "problems": problems}
+	if !rep.CheckpointAt.IsZero() {
+		out["checkpoint_at"] = rep.CheckpointAt
+	}
+	if !rep.AnchorAt.IsZero() {
+		out["anchor_at"] = rep.AnchorAt
+	}
+	if be != nil {
+		out["broken_at"], out["reason"] = be.Seq, be.Reason
 	}
 	if err := s.recordAdmin(r, "audit.verify", ""); err != nil {
 		return err

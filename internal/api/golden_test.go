@@ -125,7 +125,7 @@ var (
 	timeRE  = regexp.MustCompile(`"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"`)
 	idRE    = regexp.MustCompile(`\b[a-z2-7]{26}\b`)
 	tokenRE = regexp.MustCompile(`"token": "[^"]+"`)
-	eventRE = regexp.MustCompile(`"events": \d+`)
+	eventRE = regexp.MustCompile(`"(events|unanchored)": \d+`)
 )
 
 // normalize writes times as their distance from start and the identifiers not
@@ -139,7 +139,7 @@ func normalize(s string, start time.Time) string {
 		return fmt.Sprintf(`"start%+v"`, t.Sub(start))
 	})
 	s = tokenRE.ReplaceAllString(s, `"token": "<token>"`)
-	s = eventRE.ReplaceAllString(s, `"events": <n>`)
+	s = eventRE.ReplaceAllString(s, `"$1": <n>`)
 	return idRE.ReplaceAllString(s, "<id>")
 }
 

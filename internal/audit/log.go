@@ -3,28 +3,50 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
 	"time"
 
-	"fmt"
+	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
-	"net/url"
 )
+
+// Options wire a Log.
+type Options struct {
+	DB     *sqldb.DB
+	Master *seal.Master // wraps the audit key, whose subkeys MAC the chains
+	// Anchors is where checkpoints are anchored outside the database, sealed
+	// under the audit key, under AnchorPrefix (which backups copy). Nil: no
+	// anchors are written or read (a log kept for a test of another feature).
+	Anchors *seal.Store
+	Now     func() time.Time
+	Log     *slog.Logger // checkpoints are also written here
+}
 
 // Log is the audit log of an instance: every feature records its events through
 // it, in the feature's own transaction, stamped by the instance's clock; the
 // administrator's pages, the API and `medbox audit verify` read and check it.
 type Log struct {
-	db  *sqldb.DB
-	now func() time.Time
+	db      *sqldb.DB
+	master  *seal.Master
+	anchors *seal.Store
+	now     func() time.Time
+	log     *slog.Logger
+	cached  atomic.Pointer[keys]
 }
 
-// New returns the log kept in db, telling time by now.
-func New(db *sqldb.DB, now func() time.Time) (*Log, error) {
-	if db == nil || now == nil {
-		return nil, errors.New("audit log: a database and a clock are required")
+// New returns the log kept in o.DB.
+func New(o Options) (*Log, error) {
+	if o.DB == nil || o.Master == nil || o.Now == nil {
+		return nil, errors.New("audit log: a database, a master key and a clock are required")
 	}
-	return &Log{db: db, now: now}, nil
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Log{db: o.DB, master: o.Master, anchors: o.Anchors, now: o.Now, log: o.Log}, nil
 }
 
 // Record appends e inside the caller's transaction, so the operation and its
@@ -33,14 +55,17 @@ func (l *Log) Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 	if e.At.IsZero() {
 		e.At = l.now()
 	}
-	return record(ctx, tx, e)
+	return l.record(ctx, tx, e)
 }
 
-// Verify walks the whole chain and returns how many events it checked, or a
-// *BrokenError naming the first event that does not hold.
-func (l *Log) Verify(ctx context.Context) (int64, error) { return verify(ctx, l.db) }
+// Verify checks the whole log and returns how many events it checked, or a
+// *BrokenError naming the earliest event that does not hold. Check says more.
+func (l *Log) Verify(ctx context.Context) (int64, error) {
+	r, err := l.Check(ctx)
+	return r.Events, err
+}
 
-// List returns the events matching f in sequence order.
+// List returns the events matching f in sequence order, or newest first.
 func (l *Log) List(ctx context.Context, f Filter) ([]Event, error) { return list(ctx, l.db, f) }
 
 // Export writes every event matching f to w as CSV (with a header row) or JSON

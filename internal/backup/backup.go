@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/audit"
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/seal"
 	"github.com/medbox-jp/medbox/internal/sqldb"
@@ -26,7 +27,7 @@ import (
 // Tables lists every table of the schema in an order that respects foreign keys,
 // for dumping and restoring. A test checks that it names every table there is.
 var Tables = []string{
-	"audit_head", "audit_events", "seal_keys", "jobs",
+	"audit_head", "audit_events", "audit_chains", "audit_key", "audit_checkpoints", "seal_keys", "jobs",
 	"members", "member_tokens", "invitations", "sessions", "login_state", "throttle",
 	"mfa_totp", "mfa_recovery", "passkey_users", "passkeys", "passkey_ceremonies", "passkey_signins", "remembered_devices",
 	"boxes", "participants", "files", "comments", "usage", "uploads", "upload_chunks", "upload_grants",
@@ -34,7 +35,7 @@ var Tables = []string{
 }
 
 // seeded tables hold a row that migrations insert; restore replaces it.
-var seeded = map[string]bool{"audit_head": true, "monitor_cursor": true}
+var seeded = map[string]bool{"audit_head": true, "audit_chains": true, "monitor_cursor": true}
 
 // Manifest describes one generation; it is written last, so a generation without
 // one is incomplete and ignored.
@@ -86,7 +87,12 @@ func Run(ctx context.Context, o Options, dest blob.Store) (*Manifest, error) {
 	m := &Manifest{Version: 1, Name: name, CreatedAt: now, Dialect: o.DB.Dialect(), Key: key, Tables: map[string]int{}}
 	sealed := seal.New(dest).With(dk)
 	// One snapshot for every table: rows that refer to each other agree.
+	var lastCheckpoint int64
 	err = o.DB.ReadTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		if lastCheckpoint, err = audit.LastCheckpoint(ctx, tx); err != nil {
+			return err
+		}
 		for _, t := range Tables {
 			n, err := dumpTable(ctx, tx, t, sealed, name+"/db/"+t+".jsonl")
 			if err != nil {
@@ -101,7 +107,12 @@ func Run(ctx context.Context, o Options, dest blob.Store) (*Manifest, error) {
 	}
 	// Objects are immutable and named by id; whatever the snapshot refers to is
 	// there unless it was deleted since, which a restore then sweeps as expired.
+	// Audit anchors made after the snapshot are left out: restored beside a
+	// database without their checkpoints, they would read as a cut-back log.
 	err = o.Blobs.List(ctx, "", func(k string, size int64) error {
+		if n, ok := audit.AnchorNumber(k); ok && n > lastCheckpoint {
+			return nil
+		}
 		if err := copyObject(ctx, o.Blobs, k, dest, name+"/blobs/"+k, size); err != nil {
 			if errors.Is(err, blob.ErrNotFound) {
 				return nil // deleted while we copied

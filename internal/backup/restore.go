@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/medbox-jp/medbox/internal/blob"
 	"github.com/medbox-jp/medbox/internal/seal"
@@ -96,6 +97,9 @@ func Restore(ctx context.Context, o Options, src blob.Store, name string) (*Mani
 	if err != nil {
 		return nil, err
 	}
+	if err := resyncSequences(ctx, o.DB); err != nil {
+		return nil, err
+	}
 	return &m, nil
 }
 
@@ -113,3 +117,42 @@ func requireEmpty(ctx context.Context, q sqldb.Querier) error {
 	}
 	return nil
 }
+
+// resyncSequences moves every PostgreSQL sequence that numbers a column (such as
+// audit_events.seq) past the greatest value restored, so new rows do not collide
+// with restored ones. SQLite takes the next number from the rows themselves.
+func resyncSequences(ctx context.Context, db *sqldb.DB) error {
+	if db.Dialect() != sqldb.Postgres {
+		return nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT c.relname, a.attname, pg_get_serial_sequence(quote_ident(c.relname), a.attname)
+		FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+		AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL`)
+	if err != nil {
+		return fmt.Errorf("restore: find sequences: %w", err)
+	}
+	type seq struct{ table, column, name string }
+	var seqs []seq
+	for rows.Next() {
+		var s seq
+		if err := rows.Scan(&s.table, &s.column, &s.name); err != nil {
+			rows.Close()
+			return fmt.Errorf("restore: find sequences: %w", err)
+		}
+		seqs = append(seqs, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("restore: find sequences: %w", err)
+	}
+	for _, s := range seqs {
+		q := fmt.Sprintf(`SELECT setval($1, (SELECT coalesce(max(%s), 0) + 1 FROM %s), false)`, quoteIdent(s.column), quoteIdent(s.table))
+		if _, err := db.ExecContext(ctx, q, s.name); err != nil {
+			return fmt.Errorf("restore: move sequence %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

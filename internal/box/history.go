@@ -17,8 +17,13 @@ type Access struct {
 	Target string
 }
 
+// historyLimit is how many of a box's latest accesses History returns: every
+// view of the box page is one, and the page shows the history.
+const historyLimit = 200
+
 // History returns who did what in box id and when — views, downloads, uploads,
-// comments, recipients added, deletions — for its participants (R-X5).
+// comments, recipients added, deletions — for its participants (R-X5), newest
+// first, the latest 200 (older ones are in the administrators' export).
 func (s *Service) History(ctx context.Context, actor member.ID, id ID) ([]Access, error) {
 	b, err := s.Get(ctx, actor, id)
 	if err != nil {
@@ -28,13 +33,12 @@ func (s *Service) History(ctx context.Context, actor member.ID, id ID) ([]Access
 	for _, p := range b.Participants {
 		names[string(p.ID)] = p.Name
 	}
-	events, err := s.audit.List(ctx, audit.Filter{Box: string(id)})
+	events, err := s.audit.List(ctx, audit.Filter{Box: string(id), Newest: true, Limit: historyLimit})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Access, 0, len(events))
-	for i := len(events) - 1; i >= 0; i-- { // newest first
-		e := events[i]
+	for _, e := range events {
 		out = append(out, Access{At: e.At, Who: member.ID(e.Actor), Name: names[e.Actor], Action: e.Action, Target: e.Target})
 	}
 	return out, nil

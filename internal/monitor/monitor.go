@@ -9,6 +9,7 @@ package monitor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -86,6 +87,10 @@ const (
 	memberCredentials = "credentials_changed"
 )
 
+// errCursorMoved means another run read the same events first; this run's
+// alerts and mails are rolled back.
+var errCursorMoved = errors.New("monitor: another run moved the cursor")
+
 // alert is one raised alert, before it is stored.
 type alert struct {
 	key, kind string
@@ -95,18 +100,21 @@ type alert struct {
 // Run reads the audit events since the last run and the recent windows, raises
 // what it finds, and mails members about their own account. A periodic job.
 func (s *Service) Run(ctx context.Context, now time.Time) error {
-	var cursor int64
-	if err := s.db.QueryRowContext(ctx, `SELECT seq FROM monitor_cursor WHERE id = 1`).Scan(&cursor); err != nil {
+	var pos string
+	if err := s.db.QueryRowContext(ctx, `SELECT chains FROM monitor_cursor WHERE id = 1`).Scan(&pos); err != nil {
 		return fmt.Errorf("read monitor cursor: %w", err)
 	}
-	events, err := s.o.Audit.List(ctx, audit.Filter{After: cursor, Limit: 5000})
+	cursor, err := audit.ParseCursor(pos)
+	if err != nil {
+		return err
+	}
+	events, next, err := s.o.Audit.Since(ctx, cursor, 5000)
 	if err != nil {
 		return err
 	}
 	var alerts []alert
 	var notes []memberNote
 	for _, e := range events {
-		cursor = e.Seq
 		switch {
 		case e.Action == "auth.lock":
 			alerts = append(alerts, alert{key: fmt.Sprintf("brute:%d", e.Seq), kind: BruteForce,
@@ -128,7 +136,7 @@ func (s *Service) Run(ctx context.Context, now time.Time) error {
 		return err
 	}
 	alerts = append(alerts, windowed...)
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		for _, a := range alerts {
 			if err := s.raise(ctx, tx, a, now); err != nil {
 				return err
@@ -139,9 +147,20 @@ func (s *Service) Run(ctx context.Context, now time.Time) error {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE monitor_cursor SET seq = $1 WHERE id = 1 AND seq < $1`, cursor)
-		return err
+		// Only from where this run started: two runs never both report the same events.
+		res, err := tx.ExecContext(ctx, `UPDATE monitor_cursor SET chains = $1 WHERE id = 1 AND chains = $2`, next.String(), pos)
+		if err != nil {
+			return fmt.Errorf("move monitor cursor: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errCursorMoved
+		}
+		return nil
 	})
+	if errors.Is(err, errCursorMoved) {
+		return nil // that run raised them
+	}
+	return err
 }
 
 // windows looks at the recent past for patterns spread over many events.

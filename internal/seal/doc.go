@@ -48,4 +48,13 @@
 // caller's additional data (which row and owner the value belongs to) is bound to
 // it, so a value copied elsewhere fails to open (ErrSmallCorrupt). The data key
 // is an ordinary seal_keys row, so Rotate rewraps it and DestroyKey erases it.
+//
+// # MAC keys
+//
+// DataKey.MAC derives an HMAC-SHA256 key for one purpose: HKDF-SHA256 of the
+// data key with the salt "medbox/seal/mac/v1" and the purpose's label as info
+// (the audit log uses "medbox/audit/chain/v2" for its events and
+// "medbox/audit/checkpoint/v2" for its checkpoints). The salt differs from
+// those of objects and small values, so no MAC key equals an encryption key
+// derived from the same data key, and the derived key never leaves the package.
 package seal

@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	if o.HashParams != nil {
 		hp = *o.HashParams
 	}
-	if a.Audit, err = audit.New(a.DB, o.Now); err != nil {
+	if a.Audit, err = audit.New(audit.Options{DB: a.DB, Master: a.Master, Anchors: a.Sealed, Now: o.Now, Log: log}); err != nil {
 		a.DB.Close()
 		return nil, err
 	}
@@ -197,6 +197,7 @@ func (a *Instance) schedule() []job.Periodic {
 		{Name: "expire boxes", Every: time.Minute, Run: a.Boxes.ExpireDue},
 		{Name: "sweep orphaned previews", Every: time.Hour, Run: a.Previews.SweepOrphans},
 		{Name: "watch for misuse", Every: time.Minute, Run: a.Monitor.Run},
+		{Name: "checkpoint the audit log", Every: time.Minute, Run: a.Audit.Checkpoint},
 		{Name: "sweep abandoned uploads", Every: 10 * time.Minute, Run: a.Uploads.SweepAbandoned},
 		{Name: "sweep orphaned objects", Every: time.Hour, Run: a.Uploads.SweepOrphans},
 	}

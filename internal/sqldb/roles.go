@@ -10,7 +10,8 @@ import (
 // OpenAs connects to PostgreSQL as the application's role (appURL) after applying
 // migrations as the schema owner (ownerURL), and grants the application role what
 // it needs and no more: it may read and change every table, but may only add to
-// the audit log — no UPDATE, DELETE or TRUNCATE of audit_events, and, not being
+// the audit log — no UPDATE, DELETE or TRUNCATE of audit_events or
+// audit_checkpoints, and, not being
 // the owner, no way to drop the triggers that guard it (R-X5). With ownerURL
 // empty, OpenAs is Open.
 func OpenAs(ctx context.Context, appURL, ownerURL, dataDir string) (*DB, error) {
@@ -62,7 +63,9 @@ func grantApp(ctx context.Context, owner *DB, role string) error {
 	stmts := []string{
 		`GRANT USAGE ON SCHEMA public TO ` + ident,
 		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ` + ident,
+		`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ` + ident,
 		`REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM ` + ident,
+		`REVOKE UPDATE, DELETE, TRUNCATE ON audit_checkpoints FROM ` + ident,
 		`REVOKE ALL ON goose_db_version FROM ` + ident,
 		`GRANT SELECT ON goose_db_version TO ` + ident,
 	}

@@ -12,7 +12,7 @@ import (
 type auditPage struct {
 	basePage
 	Verified bool
-	Events   int64
+	Report   audit.Report
 	Broken   *audit.BrokenError
 	Alerts   []monitor.Alert
 }
@@ -37,8 +37,8 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	n, err := s.audit.Verify(r.Context())
-	p := auditPage{Verified: true, Events: n}
+	rep, err := s.audit.Check(r.Context())
+	p := auditPage{Verified: true, Report: rep}
 	if !errors.As(err, &p.Broken) && err != nil {
 		return err
 	}

@@ -16,12 +16,14 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
 
 	"github.com/medbox-jp/medbox/internal/sqldb"
 )
@@ -82,6 +84,47 @@ func NewPostgresURL(t testing.TB) string {
 		}
 	})
 	return withDatabase(base, name)
+}
+
+// OpenAtVersion makes a fresh database of dialect d with only the migrations up to
+// version applied, for a test of a later migration: the test writes what an older
+// release wrote through raw, then opens the database with sqldb.Open(url, dataDir),
+// which applies the rest. raw is closed when t ends.
+func OpenAtVersion(t testing.TB, d sqldb.Dialect, version int64) (raw *sql.DB, url, dataDir string) {
+	t.Helper()
+	gd := goose.DialectSQLite3
+	if d == sqldb.SQLite {
+		dataDir = t.TempDir()
+		var err error
+		if raw, err = sql.Open("sqlite3", "file:"+filepath.Join(dataDir, "medbox.db")); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		admin, base := adminDB(t)
+		name := "medbox_t_" + randHex(6)
+		if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name); err != nil {
+			t.Fatalf("create test database: %v", err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		})
+		url, gd = withDatabase(base, name), goose.DialectPostgres
+		var err error
+		if raw, err = sql.Open("pgx", url); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { raw.Close() })
+	p, err := goose.NewProvider(gd, raw, sqldb.Migrations(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatalf("migrate %s to version %d: %v", d, version, err)
+	}
+	return raw, url, dataDir
 }
 
 var (
