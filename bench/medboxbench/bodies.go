@@ -19,8 +19,8 @@ import (
 type bodyResult struct {
 	Browser     string    `json:"browser"`
 	Version     string    `json:"version"`
-	Blob        []float64 `json:"blob_ms"`
-	ArrayBuffer []float64 `json:"arraybuffer_ms"`
+	Blob        []float64 `json:"blob"` // ms per run
+	ArrayBuffer []float64 `json:"arraybuffer"`
 	Error       string    `json:"error,omitempty"`
 }
 

@@ -122,7 +122,8 @@ func (b *bench) runLink(ctx context.Context, l link) error {
 		}
 		if r.Seconds > 0 {
 			row := &lr.Rows[len(lr.Rows)-1]
-			row.Note += fmt.Sprintf("; squid CPU %.0f %%", 100*(cpu1-cpu0).Seconds()/r.Seconds)
+			total, most := proxyTunnels(b.logs)
+			row.Note += fmt.Sprintf("; squid: %d tunnels, %d at once, CPU %.0f %%", total, most, 100*(cpu1-cpu0).Seconds()/r.Seconds)
 		}
 		// (d) Upload listeners on ports of their own (a hospital must open them).
 		if err := restart(serverConf{ports: b.origins, http2: true, chunk: b.chunk}); err != nil {

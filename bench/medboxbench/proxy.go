@@ -3,11 +3,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -76,4 +80,44 @@ func (b *bench) startProxy(ctx context.Context, s *server) (*exec.Cmd, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// proxyTunnels reads squid's access log: how many CONNECT tunnels to the
+// bench's host names it carried, and the most open at once (a browser may cap
+// its connections to one proxy).
+func proxyTunnels(logs string) (total, most int) {
+	f, err := os.Open(filepath.Join(logs, "squid", "access.log"))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	type edge struct {
+		t float64
+		d int
+	}
+	var edges []edge
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// time (end, s) elapsed (ms) client code/status bytes method URL …
+		fl := strings.Fields(sc.Text())
+		if len(fl) < 7 || fl[5] != "CONNECT" || !strings.Contains(fl[6], pageHost) {
+			continue
+		}
+		end, err1 := strconv.ParseFloat(fl[0], 64)
+		ms, err2 := strconv.ParseFloat(fl[1], 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		total++
+		edges = append(edges, edge{end - ms/1000, 1}, edge{end, -1})
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		return edges[i].t < edges[j].t || edges[i].t == edges[j].t && edges[i].d < edges[j].d
+	})
+	open := 0
+	for _, e := range edges {
+		open += e.d
+		most = max(most, open)
+	}
+	return total, most
 }
