@@ -232,8 +232,9 @@ func runViewer(args []string) error {
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
 
-// waitMarks waits until the viewer has put its first image on screen and,
-// for a little longer, for its full frame, and returns the marks.
+// waitMarks waits until the viewer has put its first image on screen (60 s at
+// most) and then, 15 s at most, for the file's own frame on the canvas, and
+// returns the marks.
 func waitMarks(ctx context.Context) (viewerRun, error) {
 	const read = `(() => {
 		const m = {};
@@ -247,6 +248,7 @@ func waitMarks(ctx context.Context) (viewerRun, error) {
 		if err != nil {
 			return r, err
 		}
+		first := r.First != ""
 		r = viewerRun{Marks: marks, FullMs: marks[fullMark]}
 		for name, ms := range marks {
 			if isFirstMark(name) && (r.First == "" || ms < r.FirstMs) {
@@ -255,6 +257,9 @@ func waitMarks(ctx context.Context) (viewerRun, error) {
 		}
 		if r.FullMs > 0 {
 			return r, nil
+		}
+		if !first && r.First != "" {
+			deadline = time.Now().Add(15 * time.Second)
 		}
 		if time.Now().After(deadline) {
 			if r.First != "" {
