@@ -68,6 +68,7 @@ func (b *bench) startProxy(ctx context.Context, s *server) (*exec.Cmd, error) {
 		return nil, err
 	}
 	b.procs = append(b.procs, cmd)
+	favour(cmd.Process.Pid)
 	proxy := fmt.Sprintf("http://127.0.0.1:%d", proxyPort)
 	for i := 0; ; i++ {
 		err := inNS(clientNS, "curl", "-sf", "-o", "/dev/null", "-x", proxy, "--cacert", b.certs.cert, s.base+"/readyz").Run()
