@@ -108,7 +108,8 @@ func (b *bench) report() error {
 		"(Chromium --proxy-server). (d) %d upload listeners on ports 8444–8455.\n\n", pageHost, r.Origins, r.Origins, pageHost, r.Origins)
 	md.WriteString("Goodput is payload bytes over wall time: for a complete run from choosing the files to the last one completed;\n" +
 		"for a run cut at its cap, bytes the server received (stored, or read by the sink) over the time until the cap.\n" +
-		"÷ link is against the link's capacity measured with iperf3 (64 CUBIC streams). CPU is percent of one core,\n" +
+		"÷ link is against the link's capacity measured with iperf3 (64 CUBIC streams) in the same run; ÷ payload rate against the most\n" +
+		"TCP can carry on the emulated link (its rate less headers and losses), which a busy machine cannot lower. CPU is percent of one core,\n" +
 		"averaged over the run (the machine column: percent of all cores); RSS is the server's peak during the run.\n\n")
 	for _, lr := range r.Links {
 		l := lr.Link
@@ -118,8 +119,8 @@ func (b *bench) report() error {
 			writeViewer(&md, lr)
 			continue
 		}
-		md.WriteString("| files | client | goodput Mbit/s | ÷ single stream | ÷ link | complete | server CPU % | server RSS start → peak | browser CPU % | emulator CPU % | machine CPU % | note |\n")
-		md.WriteString("|---|---|--:|--:|--:|---|--:|--:|--:|--:|--:|---|\n")
+		md.WriteString("| files | client | goodput Mbit/s | ÷ single stream | ÷ link | ÷ payload rate | complete | server CPU % | server RSS start → peak | browser CPU % | emulator CPU % | machine CPU % | note |\n")
+		md.WriteString("|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|---|\n")
 		for _, row := range lr.Rows {
 			ratio := "—"
 			if single := lr.find(row.Set.Name, clientSingle); single != nil && single.Mbit > 0 && !strings.HasPrefix(row.Client, "download") {
@@ -133,8 +134,8 @@ func (b *bench) report() error {
 			if row.Usage.BrowserCPU > 0 {
 				browser = fmt.Sprintf("%.0f", row.Usage.BrowserCPU)
 			}
-			fmt.Fprintf(&md, "| %s | %s | %.1f | %s | %s | %s | %.0f | %s | %s | %.0f | %.0f | %s |\n", row.Set.Name, row.Client, row.Mbit, ratio, share,
-				yesNo(row.Done), row.Usage.ServerCPU, rssRange(row.Usage), browser, row.Usage.WanemCPU, row.Usage.MachineCPU, row.Note)
+			fmt.Fprintf(&md, "| %s | %s | %.1f | %s | %s | %.0f %% | %s | %.0f | %s | %s | %.0f | %.0f | %s |\n", row.Set.Name, row.Client, row.Mbit, ratio, share,
+				100*row.Mbit/l.payload(), yesNo(row.Done), row.Usage.ServerCPU, rssRange(row.Usage), browser, row.Usage.WanemCPU, row.Usage.MachineCPU, row.Note)
 		}
 		if len(lr.Sweep) > 0 {
 			md.WriteString("\nTuning with the 1 GiB file (chunks in flight: each point cut at 30 s, 6 per upload origin; chunk size: each run to the end):\n\n")
