@@ -3,7 +3,7 @@
 # and the WAN emulator, then runs bench/medboxbench as root. Network namespaces
 # and the emulator are removed on exit, also after an error or Ctrl-C.
 #
-#   sudo make bench                        everything (about 30 minutes on 2 cores)
+#   sudo make bench                        everything (about 35 minutes on 2 cores)
 #   sudo BENCH_QUICK=1 make bench          the headline and phone links, smaller files (about 8 minutes)
 #   sudo BENCH_LINKS=50M-120ms-1% make bench   only that link ("none": loopback only)
 #   BENCH_TUNE=0, BENCH_LOOPBACK=0, BENCH_BODIES=0   skip the tuning sweep, the loopback part, the chunk-body test
