@@ -14,6 +14,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -28,6 +29,7 @@ import (
 // account is what the bench needs to act as the sending member.
 type account struct {
 	Base      string `json:"base"`
+	Addr      string `json:"addr"` // ip:port where Base's host name is reached (the bench has no DNS)
 	Email     string `json:"email"`
 	Password  string `json:"password"`
 	Token     string `json:"token"`
@@ -41,15 +43,21 @@ type client struct {
 	token string
 }
 
-func newClient(base, certFile string, conns int) (*client, error) {
+// newClient is a client of the instance at base, whose host name is reached
+// at addr (ip:port), trusting certFile.
+func newClient(base, addr, certFile string, conns int) (*client, error) {
 	tc, err := tlsTrusting(certFile)
 	if err != nil {
 		return nil, err
 	}
 	h1 := new(http.Protocols)
 	h1.SetHTTP1(true) // one connection per chunk in flight, as a browser on an upload origin
+	var d net.Dialer
 	tr := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, Protocols: h1,
-		WriteBufferSize: 256 << 10, ReadBufferSize: 256 << 10}
+		WriteBufferSize: 256 << 10, ReadBufferSize: 256 << 10,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}}
 	return &client{base: strings.TrimRight(base, "/"), hc: &http.Client{Transport: tr, Timeout: 30 * time.Minute}}, nil
 }
 
@@ -92,12 +100,12 @@ func (c *client) json(ctx context.Context, method, path string, in any, want int
 
 // prepare registers a sender and a recipient, confirms them from the outbox,
 // approves them with `medbox admin approve`, and signs the sender in.
-func prepare(ctx context.Context, base, certFile, dataDir, medbox string) (*account, error) {
-	c, err := newClient(base, certFile, 4)
+func prepare(ctx context.Context, base, addr, certFile, dataDir, medbox string) (*account, error) {
+	c, err := newClient(base, addr, certFile, 4)
 	if err != nil {
 		return nil, err
 	}
-	acct := &account{Base: base, Email: "sender@bench.example.jp", Password: "correct horse battery staple"}
+	acct := &account{Base: base, Addr: addr, Email: "sender@bench.example.jp", Password: "correct horse battery staple"}
 	people := []struct{ email, name, kana string }{
 		{acct.Email, "送 信子", "そう のぶこ"},
 		{"rcpt@bench.example.jp", "受 信男", "じゅ のぶお"},

@@ -28,6 +28,12 @@ type browserResult struct {
 	Seconds   float64        `json:"seconds"` // from choosing the files to the last one done, or to the cap
 	Mbit      float64        `json:"mbit"`    // goodput
 	ByOrigin  map[string]int `json:"by_origin"`
+	PageProto string         `json:"page_proto"` // the box page's protocol (navigation timing)
+	// From the server's request log: chunk PUTs by protocol, the host names
+	// they went to, and how many were refused.
+	Protocols map[string]int `json:"protocols"`
+	Hosts     int            `json:"hosts"`
+	Refused   int            `json:"refused"`
 	Inflight  int            `json:"max_inflight"`
 	FileIDs   []string       `json:"file_ids"`
 	PageError []string       `json:"page_errors,omitempty"`
@@ -39,7 +45,9 @@ type browserResult struct {
 // the client's network namespace and prints a browserResult as JSON.
 func runBrowser(args []string) error {
 	fs := flag.NewFlagSet("browser", flag.ExitOnError)
-	base := fs.String("base", "https://10.200.0.2:8443", "MedBox base URL")
+	base := fs.String("base", "https://"+pageHost, "MedBox base URL")
+	rules := fs.String("resolve", "", "Chromium --host-resolver-rules: where the host names are")
+	proxy := fs.String("proxy", "", "Chromium --proxy-server (an explicit CONNECT proxy)")
 	acctFile := fs.String("account", "", "account JSON from prepare")
 	box := fs.String("box", "", "box id")
 	files := fs.String("files", "", "comma-separated files to upload")
@@ -49,7 +57,7 @@ func runBrowser(args []string) error {
 	wanemPID := fs.Int("wanem-pid", 0, "pid of the emulator, for its CPU")
 	blobs := fs.String("blobs", "", "the server's blob directory, for the bytes stored")
 	chromium := fs.String("chromium", "/usr/bin/chromium", "browser")
-	spki := fs.String("spki", "", "base64 SHA-256 of the server's public key, to trust its certificate")
+	spki := fs.String("spki", "", "base64 SHA-256 of the server's public keys (comma-separated), to trust its certificates")
 	fs.Parse(args)
 	acct, err := readAccount(*acctFile)
 	if err != nil {
@@ -65,49 +73,15 @@ func runBrowser(args []string) error {
 		res.Payload += fi.Size()
 	}
 
-	profile, err := os.MkdirTemp("", "medbox-bench-chromium-")
+	bctx, done, err := startChromium(*chromium, *spki, *rules, *proxy, 1280, 900)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(*chromium),
-		chromedp.NoSandbox, // root in a namespace
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("ignore-certificate-errors-spki-list", *spki),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "ja-JP"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, *timeout+2*time.Minute)
+	defer done()
+	ctx, cancelT := context.WithTimeout(bctx, *timeout+2*time.Minute)
 	defer cancelT()
-
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(*base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
-		chromedp.SetValue(chromedp.CSS(`input[name=email]`), acct.Email),
-		chromedp.SetValue(chromedp.CSS(`input[name=password]`), acct.Password),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button`)),
-	)
-	if err != nil {
-		return fmt.Errorf("sign in: %w", err)
-	}
-	for i := 0; ; i++ {
-		loc, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.readyState === 'complete' ? location.pathname : '/login'"))
-		if err == nil && !strings.Contains(loc, "/login") {
-			break
-		}
-		if i > 300 {
-			return errors.New("sign in: still on the login page after 30 s")
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := signIn(ctx, *base, acct); err != nil {
+		return err
 	}
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(*base+"/boxes/"+*box),
@@ -171,6 +145,7 @@ func runBrowser(args []string) error {
 	}
 	type counters struct {
 		ByOrigin map[string]int `json:"byOrigin"`
+		Page     string         `json:"page"`
 		Max      int            `json:"max"`
 		Errors   []string       `json:"errors"`
 		IDs      []string       `json:"ids"`
@@ -181,21 +156,79 @@ func runBrowser(args []string) error {
 		return fmt.Errorf("read the counters: %w", err)
 	}
 	res.ByOrigin, res.Inflight, res.PageError, res.FileIDs = watch.ByOrigin, watch.Max, watch.Errors, watch.IDs
+	res.PageProto = watch.Page
 	// Stop what is still in flight before the browser goes, so the server is idle for the next run.
 	chromedp.Do(ctx, chromedp.Navigate("about:blank"))
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// watchScript counts chunk PUTs per origin and the most in flight at once, and
-// records errors in the page. It runs from DevTools, outside the page's CSP.
+// startChromium starts headless Chromium with a fresh profile, trusting the
+// certificates whose keys are in spki, with rules for its host resolver and,
+// if proxy is not empty, an explicit proxy. done ends it.
+func startChromium(chromium, spki, rules, proxy string, width, height int) (context.Context, func(), error) {
+	profile, err := os.MkdirTemp("", "medbox-bench-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // root in a namespace
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(width, height),
+		chromedp.Flag("ignore-certificate-errors-spki-list", spki),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "ja-JP"),
+	)
+	if rules != "" {
+		opts = append(opts, chromedp.Flag("host-resolver-rules", rules))
+	}
+	if proxy != "" {
+		opts = append(opts, chromedp.Flag("proxy-server", proxy))
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	return ctx, func() { cancel(); cancelAlloc(); os.RemoveAll(profile) }, nil
+}
+
+// signIn signs the account in on the login page.
+func signIn(ctx context.Context, base string, acct *account) error {
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name=email]`), acct.Email),
+		chromedp.SetValue(chromedp.CSS(`input[name=password]`), acct.Password),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button`)),
+	)
+	if err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
+	for i := 0; ; i++ {
+		loc, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.readyState === 'complete' ? location.pathname : '/login'"))
+		if err == nil && !strings.Contains(loc, "/login") {
+			return nil
+		}
+		if i > 300 {
+			return errors.New("sign in: still on the login page after 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// watchScript counts chunk PUTs per origin and the most in flight at once,
+// notes the page's own protocol, and records errors in the page. It runs from
+// DevTools, outside the page's CSP.
 const watchScript = `(() => {
-	const w = window.__bench = {byOrigin: {}, inflight: 0, max: 0, errors: []};
+	const w = window.__bench = {byOrigin: {}, inflight: 0, max: 0, errors: [],
+		page: (performance.getEntriesByType('navigation')[0] || {}).nextHopProtocol || '?'};
 	document.addEventListener('securitypolicyviolation', e => w.errors.push('CSP ' + e.violatedDirective + ' ' + e.blockedURI));
 	window.addEventListener('error', e => w.errors.push(String(e.message)));
 	window.addEventListener('unhandledrejection', e => w.errors.push(String(e.reason)));
 	const P = XMLHttpRequest.prototype, open = P.open, send = P.send;
 	P.open = function (method, url) {
-		this.__chunk = method === 'PUT' && /\/chunks\/\d+$/.test(url);
+		this.__chunk = method === 'PUT' && /\/chunks\/\d+$|\/api\/v1\/chunk$/.test(url);
 		if (this.__chunk) { const o = new URL(url, location.href).origin; w.byOrigin[o] = (w.byOrigin[o] || 0) + 1; }
 		return open.apply(this, arguments);
 	};

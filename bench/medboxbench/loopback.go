@@ -54,12 +54,12 @@ func (b *bench) runLoopback(ctx context.Context) error {
 	data := filepath.Join(b.work, "data-loopback")
 	os.RemoveAll(data)
 	defer os.RemoveAll(data)
-	s, err := b.startServer(ctx, "", "127.0.0.1", data, "loopback-medbox", serverConf{origins: b.origins, http2: true, chunk: b.chunk})
+	s, err := b.startServer(ctx, "", "127.0.0.1", loopPort, data, "loopback-medbox", serverConf{hosts: b.origins, http2: true, chunk: b.chunk})
 	if err != nil {
 		return err
 	}
 	defer b.stop(s.cmd)
-	acct, err := prepare(ctx, s.base, b.cert, data, b.medbox)
+	acct, err := prepare(ctx, s.base, fmt.Sprintf("%s:%d", s.addr, s.port), b.certs.cert, data, b.medbox)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (b *bench) runLoopback(ctx context.Context) error {
 	set := b.sets[0]
 	file := b.files[set.Name][0]
 	const workers = 8
-	c, err := newClient(s.base, b.cert, 4*workers)
+	c, err := newClient(s.base, acct.Addr, b.certs.cert, 4*workers)
 	if err != nil {
 		return err
 	}
@@ -99,12 +99,12 @@ func (b *bench) runLoopback(ctx context.Context) error {
 	}
 	add(fmt.Sprintf("download %s", set.Name), float64(n)/(1<<20)/time.Since(start).Seconds(), m.stop(), "one connection, unsealed as it streams")
 
-	r, err := b.browserRun(ctx, "", s, acctFile, set, clientMedBox, 0, 0)
+	r, err := b.browserRun(ctx, "", s, acctFile, set, 0, 0, "")
 	if err != nil {
 		return err
 	}
 	add(fmt.Sprintf("upload %s, Chromium (MedBox's client)", set.Name), r.Mbit/8/1.048576, r.Usage,
-		fmt.Sprintf("%d upload origins, %d chunks in flight", len(r.ByOrigin), r.Inflight))
+		r.note())
 
 	box, err = c.newBox(ctx, acct)
 	if err != nil {

@@ -20,6 +20,8 @@
 //	medbox-bench sink …      the "ordinary upload" endpoint: reads a body and throws it away (server side)
 //	medbox-bench prepare …   register and approve a sender and a recipient (server side)
 //	medbox-bench newbox …    create a box for the next run (server side)
+//	medbox-bench dicom …     upload DICOM files and wait for their previews (server side)
+//	medbox-bench viewer …    open DICOM files in the viewer at the size of a phone (client side)
 package main
 
 import (
@@ -34,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: medbox-bench run|browser|sink|prepare|newbox [flags]")
+		fmt.Fprintln(os.Stderr, "usage: medbox-bench run|try|browser|sink|prepare|newbox|dicom|viewer [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -55,6 +57,10 @@ func main() {
 		err = runPrepare(args)
 	case "newbox":
 		err = runNewBox(args)
+	case "dicom":
+		err = runDICOM(args)
+	case "viewer":
+		err = runViewer(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
@@ -68,13 +74,14 @@ func main() {
 // sender's account as JSON.
 func runPrepare(args []string) error {
 	fs := flag.NewFlagSet("prepare", flag.ExitOnError)
-	base := fs.String("base", "https://10.200.0.2:8443", "MedBox base URL")
+	base := fs.String("base", "https://"+pageHost, "MedBox base URL")
+	addr := fs.String("addr", serverAddr+":443", "where the base URL's host name is reached (ip:port)")
 	cert := fs.String("cert", "", "the server's certificate")
 	data := fs.String("data", "", "the server's data directory (outbox, for confirmation links)")
 	medbox := fs.String("medbox", "medbox", "the medbox binary (admin approve)")
 	out := fs.String("out", "account.json", "where to write the account")
 	fs.Parse(args)
-	acct, err := prepare(context.Background(), *base, *cert, *data, *medbox)
+	acct, err := prepare(context.Background(), *base, *addr, *cert, *data, *medbox)
 	if err != nil {
 		return err
 	}
@@ -92,7 +99,7 @@ func runNewBox(args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := newClient(acct.Base, *cert, 2)
+	c, err := newClient(acct.Base, acct.Addr, *cert, 2)
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,15 @@ import (
 // runTry measures one browser upload on one link with one server setting, for
 // exploring beyond the fixed matrix of run:
 //
-//	medbox-bench try -link 200M-60ms-0.5% -origins 8 -conc 48 -chunk 4MiB -set 1GiB -cap 30s
+//	medbox-bench try -link 200M-60ms-0.5% -hosts 8 -conc 48 -chunk 4MiB -set 1GiB -cap 30s
+//	medbox-bench try -hosts 12 -proxy          the same through squid on the client side
+//	medbox-bench try -hosts 0 -ports 12        upload listeners on ports 8444–8455
 func runTry(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("try", flag.ExitOnError)
 	linkName := fs.String("link", allLinks[0].Name, "link: "+linkNames())
-	origins := fs.Int("origins", 8, "upload origins (0: none)")
+	hosts := fs.Int("hosts", 12, "upload host names on 443 (0: none)")
+	ports := fs.Int("ports", 0, "upload listeners on ports 8444… (0: none)")
+	proxy := fs.Bool("proxy", false, "through squid, an explicit CONNECT proxy on the client side")
 	h2 := fs.Bool("http2", true, "HTTP/2 on the main origin")
 	conc := fs.Int("conc", 0, "MEDBOX_UPLOAD_CONCURRENCY (0: client default)")
 	chunk := fs.String("chunk", "", "MEDBOX_CHUNK_SIZE (empty: default)")
@@ -55,10 +59,7 @@ func runTry(ctx context.Context, args []string) error {
 	os.MkdirAll(b.logs, 0o755)
 	defer b.netnsDown()
 	defer b.stopAll()
-	if b.cert, b.key, err = writeCert(b.work, serverAddr, "127.0.0.1"); err != nil {
-		return err
-	}
-	if b.spki, err = spkiHash(b.cert); err != nil {
+	if b.certs, err = writeCerts(b.work, *hosts, serverAddr, "127.0.0.1"); err != nil {
 		return err
 	}
 	if err := b.makeFiles(); err != nil {
@@ -71,7 +72,7 @@ func runTry(ctx context.Context, args []string) error {
 	data := filepath.Join(b.work, "data-try")
 	os.RemoveAll(data)
 	defer os.RemoveAll(data)
-	c := serverConf{origins: *origins, http2: *h2, conc: *conc}
+	c := serverConf{hosts: *hosts, ports: *ports, http2: *h2, conc: *conc}
 	if *chunk != "" {
 		n, err := parseSize(*chunk)
 		if err != nil {
@@ -79,22 +80,36 @@ func runTry(ctx context.Context, args []string) error {
 		}
 		c.chunk = n
 	}
-	s, err := b.startServer(ctx, serverNS, serverAddr, data, "try-medbox", c)
+	s, err := b.startServer(ctx, serverNS, serverAddr, pagePort, data, "try-medbox", c)
 	if err != nil {
 		return err
 	}
 	acctFile := filepath.Join(b.work, "account-try.json")
-	if _, err := b.helper(ctx, serverNS, "prepare", "-base", s.base, "-cert", b.cert, "-data", data, "-medbox", b.medbox, "-out", acctFile); err != nil {
+	if _, err := b.helper(ctx, serverNS, "prepare", "-base", s.base, "-addr", fmt.Sprintf("%s:%d", s.addr, s.port), "-cert", b.certs.cert,
+		"-data", data, "-medbox", b.medbox, "-out", acctFile); err != nil {
 		return err
 	}
+	if l.Phone {
+		lr := &linkResult{Link: l}
+		return b.runPhone(ctx, l, lr, s, acctFile)
+	}
+	via := ""
+	if *proxy {
+		p, err := b.startProxy(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer b.stop(p)
+		via = fmt.Sprintf("http://127.0.0.1:%d", proxyPort)
+	}
 	for range *runs {
-		r, err := b.browserRun(ctx, clientNS, s, acctFile, set, "try", *capDur, wanemPID)
+		r, err := b.browserRun(ctx, clientNS, s, acctFile, set, *capDur, wanemPID, via)
 		if err != nil {
 			return err
 		}
 		js, _ := json.Marshal(r.Usage)
-		fmt.Printf("%s %s origins=%d conc=%d chunk=%s: %.1f Mbit/s done=%v in %.0f s, max in flight %d; %s\n", l.Name, set.Name, *origins, *conc, *chunk,
-			r.Mbit, r.Done, r.Seconds, r.Inflight, js)
+		fmt.Printf("%s %s hosts=%d ports=%d proxy=%v conc=%d chunk=%s: %.1f Mbit/s done=%v in %.0f s, failed %d; %s; %v; %s\n", l.Name, set.Name,
+			*hosts, *ports, *proxy, *conc, *chunk, r.Mbit, r.Done, r.Seconds, r.Failed, r.note(), r.PageError, js)
 	}
 	return nil
 }
