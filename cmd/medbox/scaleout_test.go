@@ -170,6 +170,7 @@ func TestTwoInstancesBehaveAsOne(t *testing.T) {
 		var b map[string]any
 		must(t, sa.json("POST", "/api/v1/boxes", map[string]any{"recipients": []string{r2, r3}, "expires_in_hours": 72}, &b),
 			http.StatusCreated, "create box", b)
+		sa.upload(b["id"].(string), "first.jpg", jpeg(72, 1000)) // the news: no mail for an empty exchange
 		p.afterWindow()
 		for _, addr := range []string{"rcpt2@c.example.jp", "rcpt3@d.example.jp"} {
 			n := 0

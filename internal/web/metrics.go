@@ -73,8 +73,8 @@ func (m *Metrics) measure(next http.Handler) http.Handler {
 		}
 		elapsed := time.Since(start)
 		route := r.Pattern
-		if route == "" {
-			route = "none" // no route matched; the path itself would be unbounded
+		if route == "" || route == "/" {
+			route = "none" // no route matched (the catch-all "/" answers the error page); the path itself would be unbounded
 		}
 		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 		m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
