@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +103,7 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration) {
 // uploadStats is what watchUploads counts in the page.
 type uploadStats struct {
 	Puts        int            `json:"puts"`        // chunk PUTs sent
+	Fetched     int            `json:"fetched"`     // of them, by fetch without credentials (the cookie-less lane)
 	Digests     int            `json:"digests"`     // of them, with a well-formed sha-256 Content-Digest
 	MaxInflight int            `json:"maxInflight"` // most chunk PUTs travelling at once
 	Aborts      int            `json:"aborts"`      // chunk PUTs the page aborted
@@ -110,13 +113,13 @@ type uploadStats struct {
 	Answers     map[string]int `json:"answers"`     // "status code" of each answered chunk PUT
 }
 
-// watchUploads wraps XMLHttpRequest in the page to count chunk requests, and
+// watchUploads wraps XMLHttpRequest and fetch in the page to count chunk requests, and
 // records CSP violations and uncaught errors. It runs from DevTools, so the page's CSP does not apply
 // to it; it must be called again after each navigation.
 func (b *browser) watchUploads() {
 	b.t.Helper()
 	eval[bool](b, `(() => {
-		const up = window.__up = {puts: 0, digests: 0, inflight: 0, maxInflight: 0, aborts: 0, failed: 0, csp: [], errors: [], live: {}, answers: {}};
+		const up = window.__up = {puts: 0, fetched: 0, digests: 0, inflight: 0, maxInflight: 0, aborts: 0, failed: 0, csp: [], errors: [], live: {}, answers: {}};
 		document.addEventListener('securitypolicyviolation', e => up.csp.push(e.violatedDirective + ' ' + e.blockedURI));
 		window.addEventListener('error', e => up.errors.push(String(e.message)));
 		window.addEventListener('unhandledrejection', e => up.errors.push(String(e.reason)));
@@ -139,11 +142,61 @@ func (b *browser) watchUploads() {
 			}
 			return send.apply(this, arguments);
 		};
+		// The cookie-less lane to the page's own origin sends its chunks with fetch.
+		const fetch0 = window.fetch;
+		window.fetch = function (url, init) {
+			if (!(init && init.method === 'PUT' && /\/api\/v1\/chunk$/.test(String(url)))) return fetch0.apply(this, arguments);
+			const digest = init.headers && init.headers['Content-Digest'];
+			if (digest && /^sha-256=:[A-Za-z0-9+/]{43}=:$/.test(digest)) up.digests++;
+			if (init.credentials === 'omit') up.fetched++;
+			up.puts++; up.inflight++; up.maxInflight = Math.max(up.maxInflight, up.inflight);
+			const n = up.puts, live = up.live[n] = {put: n, fetch: true, at: performance.now()};
+			const end = () => { up.inflight--; delete up.live[n]; };
+			return fetch0.apply(this, arguments).then(async (r) => {
+				const text = await r.clone().text();
+				const k = r.status + ' ' + ((text.match(/"code":"(\w+)"/) || [])[1] || '');
+				up.answers[k] = (up.answers[k] || 0) + 1;
+				end();
+				return r;
+			}, (e) => {
+				if (e && e.name === 'AbortError') up.aborts++; else up.failed++;
+				end();
+				throw e;
+			});
+		};
 		return true;
 	})()`)
 }
 
 func (b *browser) uploadStats() uploadStats { return eval[uploadStats](b, "window.__up") }
+
+// chunkConnections starts counting the TCP connections that carry chunk PUTs,
+// as Chromium reports them (DevTools' connection id of each answer); the
+// returned function tells how many distinct ones so far.
+func (b *browser) chunkConnections() func() int {
+	b.t.Helper()
+	var mu sync.Mutex
+	seen := map[float64]bool{}
+	chunk := regexp.MustCompile(`(/chunks/\d+|/api/v1/chunk)$`)
+	if err := chromedp.Listen(b.ctx, func(ev any) {
+		if e, ok := ev.(*network.EventResponseReceived); ok && chunk.MatchString(e.Response.URL) {
+			mu.Lock()
+			seen[e.Response.ConnectionID] = true
+			mu.Unlock()
+		}
+	}); err != nil {
+		b.t.Fatal(err)
+	}
+	b.do("watch the network", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{})
+		return err
+	}))
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen)
+	}
+}
 
 // writeTemp writes data to name in dir and returns the path.
 func writeTemp(t testing.TB, dir, name string, data []byte) string {

@@ -124,7 +124,7 @@ func TestAnswersMatchGolden(t *testing.T) {
 var (
 	timeRE  = regexp.MustCompile(`"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"`)
 	idRE    = regexp.MustCompile(`\b[a-z2-7]{26}\b`)
-	tokenRE = regexp.MustCompile(`"token": "[^"]+"`)
+	tokenRE = regexp.MustCompile(`"(token|upload_grant)": "[^"]+"`)
 	eventRE = regexp.MustCompile(`"(events|unanchored)": \d+`)
 )
 
@@ -138,7 +138,7 @@ func normalize(s string, start time.Time) string {
 		}
 		return fmt.Sprintf(`"start%+v"`, t.Sub(start))
 	})
-	s = tokenRE.ReplaceAllString(s, `"token": "<token>"`)
+	s = tokenRE.ReplaceAllString(s, `"$1": "<token>"`)
 	s = eventRE.ReplaceAllString(s, `"$1": <n>`)
 	return idRE.ReplaceAllString(s, "<id>")
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"errors"
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/upload"
@@ -31,13 +32,15 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// grant adds an upload grant to out when the instance has upload hosts, which
-// the session cookie does not reach: the page sends it with each chunk PUT there.
+// grant adds an upload grant to out. The page sends it, with no cookie, with each
+// chunk PUT to an upload host (which the session cookie does not reach) and to
+// its own origin's cookie-less lane (which the browser gives connections of
+// their own): see upload.js.
 func (s *Server) grant(r *http.Request, a *auth.Actor, id upload.ID, out map[string]any) error {
-	if len(s.cfg.Transfer.UploadOrigins) == 0 {
-		return nil
-	}
 	token, expires, err := s.auth.GrantUpload(r.Context(), a, string(id))
+	if errors.Is(err, auth.ErrNoGrant) {
+		return nil // no session to bind it to: the client sends chunks with what it has
+	}
 	if err != nil {
 		return err
 	}

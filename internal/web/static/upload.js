@@ -11,7 +11,15 @@
 // and chunk in headers, so the browser's CORS preflight is asked once per origin
 // and cached. An origin that refuses (401, 403, 404) or cannot be reached is set
 // aside and its chunks go to the page's own origin: an upload never fails because
-// an extra origin failed. Each chunk is sent as a Blob.slice of the file (never
+// an extra origin failed.
+//
+// With no upload origins the page still has two lanes to its own origin: the
+// chunk URL with the session cookie (XMLHttpRequest), and the one chunk path with
+// the grant and no credentials at all (fetch, credentials 'omit'). Browsers keep
+// credentialed and anonymous requests in separate connection pools (Chromium by
+// privacy mode, Firefox by its anonymous flag), so the second lane is six more
+// TCP connections on the same origin and port: twelve, not six, through port 443
+// alone with nothing to configure. Each chunk is sent as a Blob.slice of the file (never
 // copied into the page, never read whole) and hashed off the main thread in
 // hash-worker.js; it is retried with exponential back-off and jitter on
 // network errors, 5xx and 429 (honouring Retry-After), and the pool waits while
@@ -37,10 +45,11 @@ import { forgetResume, loadResume, pruneResume, resumeKey, saveResume } from './
 import { formatBytes, formatETA, translator } from './upload-text.js';
 import { Row, addToFileList, setText } from './upload-view.js';
 
-// DEFAULT_CONCURRENCY is how many chunk requests travel at once, over all files,
-// when the page names no upload origins: 6 is the HTTP/1.1 per-origin connection
-// cap of browsers. With upload origins the pool is PER_ORIGIN per origin, up to
-// MAX_CONCURRENCY: on a lossy long-distance link each TCP connection carries only
+// DEFAULT_CONCURRENCY is how many chunk requests the page's own origin carries
+// while every upload origin rests: 6 is the HTTP/1.1 per-origin connection cap of
+// browsers. Otherwise the pool is PER_ORIGIN per lane, up to MAX_CONCURRENCY —
+// 12 on the page's own origin alone (its credentialed and its anonymous lane),
+// 72 with twelve upload origins: on a lossy long-distance link each TCP connection carries only
 // a few Mbit/s, so the link fills with about 70 of them (`make bench`, see
 // bench/README.md). A page may set the total with data-concurrency on #upload.
 // Every chunk in flight holds its bytes in memory, so the pool also stays under
@@ -74,10 +83,11 @@ function Uploader(section) {
   const maxBytes = int(section.dataset.maxBytes, Infinity);
   let remaining = int(section.dataset.remaining, Infinity); // of the member's quota, as this page knows it
   const lanes = uploadLanes(section.dataset.uploadOrigins);
-  const home = lanes[lanes.length - 1]; // the page's own origin: the only lane, or the fallback
+  const home = lanes[lanes.length - 1]; // the page's own origin with its cookie: a lane, or the fallback
   const extra = lanes.length - 1;
-  const concurrency = Math.min(extra > 0 ? PER_ORIGIN * extra : MAX_CONCURRENCY, MAX_CONCURRENCY,
-    Math.max(1, int(section.dataset.concurrency, extra > 0 ? PER_ORIGIN * extra : DEFAULT_CONCURRENCY)));
+  const homeWorks = lanes.every((l) => l === home || l.anonymous); // no upload origins: home is in the pool
+  const pooled = homeWorks ? lanes.length : extra;
+  const concurrency = Math.min(PER_ORIGIN * pooled, MAX_CONCURRENCY, Math.max(1, int(section.dataset.concurrency, PER_ORIGIN * pooled)));
   const inflightLimit = navigator.deviceMemory && navigator.deviceMemory <= 2 ? INFLIGHT_BYTES_SMALL_DEVICE : INFLIGHT_BYTES;
   let inflightBytes = 0; // of the chunks being read, hashed or sent
   const t = translator($('upload-text'));
@@ -362,15 +372,15 @@ function Uploader(section) {
     let best = null;
     let resting = 0;
     for (const lane of lanes) {
-      if (lane === home && extra > 0) continue;
+      if (lane === home && !homeWorks) continue;
       if (lane.restUntil > now) {
         resting++;
         continue;
       }
-      const cap = extra === 0 ? concurrency : lane.proven ? PER_ORIGIN : 1;
+      const cap = lane.proven ? PER_ORIGIN : 1;
       if (lane.active < cap && (!best || lane.active < best.active)) best = lane;
     }
-    if (extra > 0 && resting === extra && home.active < DEFAULT_CONCURRENCY) best = home;
+    if (!homeWorks && resting === extra && home.active < DEFAULT_CONCURRENCY) best = home;
     return best;
   }
 
@@ -490,6 +500,7 @@ function Uploader(section) {
   // stall, -1 when cancelled here, -2 when aborted because the browser went
   // offline.
   function put(it, n, chunk, lane) {
+    if (lane.anonymous) return putAnonymous(it, n, chunk);
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       let sent = 0;
@@ -539,6 +550,39 @@ function Uploader(section) {
       watch();
       xhr.send(chunk.body);
     });
+  }
+
+  // putAnonymous sends one chunk to the page's own origin as put sends it to an
+  // upload origin, but with fetch and no credentials (XMLHttpRequest always sends
+  // the cookie to its own origin), so that the browser opens other connections
+  // for it. fetch reports no upload progress: the chunk counts when answered, and
+  // a deadline (as put's timeout) stands in for the stall watch. The handle in
+  // it.xhrs answers abort() as an XMLHttpRequest does.
+  async function putAnonymous(it, n, chunk) {
+    const ctl = new AbortController();
+    const handle = { abort: () => ctl.abort(), requeue: false, stalled: false };
+    const deadline = setTimeout(() => {
+      handle.stalled = true;
+      ctl.abort();
+    }, 60_000 + chunk.body.size / 16);
+    it.xhrs.add(handle);
+    it.inflight.set(n, 0);
+    const headers = { 'Medbox-Upload': it.id, 'Medbox-Chunk': String(n), 'Medbox-Upload-Grant': it.grant };
+    if (chunk.digest) headers['Content-Digest'] = 'sha-256=:' + chunk.digest + ':';
+    let status;
+    let answer = { responseText: '', getResponseHeader: () => null };
+    try {
+      const r = await fetch('/api/v1/chunk', { method: 'PUT', body: chunk.body, headers, credentials: 'omit', cache: 'no-store', signal: ctl.signal });
+      const text = await r.text();
+      status = r.status;
+      answer = { responseText: text, getResponseHeader: (h) => r.headers.get(h) };
+      moved += chunk.body.size;
+    } catch {
+      status = handle.stalled ? 0 : handle.requeue ? -2 : ctl.signal.aborted ? -1 : 0;
+    }
+    clearTimeout(deadline);
+    it.xhrs.delete(handle);
+    return { status, xhr: answer };
   }
 
   async function complete(it) {
@@ -823,9 +867,10 @@ function Uploader(section) {
 }
 
 // uploadLanes reads data-upload-origins: one lane per origin, then the page's
-// own origin ('') last.
+// own origin ('') last. Without upload origins the page's own origin without
+// credentials comes first instead (see above).
 function uploadLanes(attr) {
-  const lane = (origin) => ({ origin, active: 0, proven: origin === '', failures: 0, restUntil: 0 });
+  const lane = (origin, anonymous = false) => ({ origin, anonymous, active: 0, proven: origin === '', failures: 0, restUntil: 0 });
   const seen = new Set();
   const out = [];
   for (const o of (attr || '').split(/\s+/)) {
@@ -839,6 +884,7 @@ function uploadLanes(attr) {
     seen.add(origin);
     out.push(lane(origin));
   }
+  if (out.length === 0) out.push(lane(location.origin, true));
   out.push(lane(''));
   return out;
 }
