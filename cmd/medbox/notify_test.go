@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"time"
 )
 
@@ -10,17 +9,6 @@ import (
 // own tests. Here: helpers of the end-to-end tests that follow mail through a
 // running instance (notify_smtp_test.go, cluster_test.go, scaleout_test.go,
 // monitor_test.go).
-
-// mailsTo returns the notification mails to addr (those about boxes), oldest first.
-func (in *instance) mailsTo(addr string) []sentMail {
-	var out []sentMail
-	for _, m := range in.outbox() {
-		if strings.Contains(m.To, addr) && strings.Contains(m.Text, "/boxes") {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // afterWindow lets pending events become notices, moves the clock past the
 // notification window, and delivers the mail that gathers them.

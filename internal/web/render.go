@@ -181,10 +181,7 @@ var pageMessages = map[string]string{
 	"internal":     "err.internal",
 }
 
-var (
-	errBadForm  = guard.ErrBadRequest
-	errTooLarge = &guard.Problem{Status: http.StatusRequestEntityTooLarge, Code: "too_large"}
-)
+var errBadForm = guard.ErrBadRequest
 
 // redirect sends a GET to target after a successful POST.
 func redirect(w http.ResponseWriter, r *http.Request, target string) error {
