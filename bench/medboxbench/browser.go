@@ -217,7 +217,8 @@ func signIn(ctx context.Context, base string, acct *account) error {
 	}
 }
 
-// watchScript counts chunk PUTs per origin and the most in flight at once,
+// watchScript counts chunk PUTs per origin (the page's cookie-less lane apart)
+// and the most in flight at once,
 // notes the page's own protocol, and records errors in the page. It runs from
 // DevTools, outside the page's CSP.
 const watchScript = `(() => {
@@ -238,6 +239,16 @@ const watchScript = `(() => {
 			this.addEventListener('loadend', () => w.inflight--);
 		}
 		return send.apply(this, arguments);
+	};
+	// The page's cookie-less lane to its own origin sends chunks with fetch.
+	const fetch0 = window.fetch;
+	window.fetch = function (url, init) {
+		if (!(init && init.method === 'PUT' && /\/api\/v1\/chunk$/.test(String(url)))) return fetch0.apply(this, arguments);
+		const o = new URL(url, location.href).origin + ' (no cookie)';
+		w.byOrigin[o] = (w.byOrigin[o] || 0) + 1;
+		w.inflight++; w.max = Math.max(w.max, w.inflight);
+		const end = () => w.inflight--;
+		return fetch0.apply(this, arguments).then((r) => { end(); return r; }, (e) => { end(); throw e; });
 	};
 	return true;
 })()`
