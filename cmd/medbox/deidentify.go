@@ -149,7 +149,7 @@ func deidentifyFile(send *deid.Send, in, out string) (deid.Info, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o750); err != nil {
 		return deid.Info{}, err
 	}
-	w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640) // #nosec G304 -- under the operator's output folder
+	w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // #nosec G304 -- under the operator's output folder
 	if err != nil {
 		return deid.Info{}, err
 	}
