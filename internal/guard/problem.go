@@ -35,6 +35,23 @@ var (
 	ErrInternal     = &Problem{Status: http.StatusInternalServerError, Code: "internal"}
 )
 
+// StatusClientGone is recorded (metrics, access log) for a request whose client
+// hung up before the answer: no one reads it, and it is no failure of ours. The
+// number is nginx's for the same.
+const StatusClientGone = 499
+
+// ClientGone reports whether err is only the echo of the client hanging up — an
+// upload cancelled mid-chunk, a page closed while it loaded: a failure that is
+// not the caller's problem, on a request whose context is already done. It is
+// logged as information, not as an error of the service.
+func ClientGone(r *http.Request, err error) bool {
+	if r.Context().Err() == nil {
+		return false
+	}
+	_, ours := Classify(err)
+	return !ours
+}
+
 // Invalid is a 400 that names the fields at fault (field → i18n code).
 func Invalid(fields map[string]string) *Problem {
 	return &Problem{Status: http.StatusBadRequest, Code: "invalid", Fields: fields}

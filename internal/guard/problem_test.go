@@ -116,3 +116,33 @@ func fields(want map[string]string) func(t *testing.T, p *guard.Problem) {
 		}
 	}
 }
+
+// TestClientGone: a failure of ours on a request whose client hung up is the
+// hang-up's echo, not a fault of the service; a request still open, or a
+// problem the caller caused, is not.
+func TestClientGone(t *testing.T) {
+	open := func() *http.Request { return &http.Request{} }
+	hungUp := func() *http.Request {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return (&http.Request{}).WithContext(ctx)
+	}
+	tests := []struct {
+		name string
+		r    *http.Request
+		err  error
+		want bool
+	}{
+		{"store failed after the client left", hungUp(), fmt.Errorf("store chunk 3 of u: %w", context.Canceled), true},
+		{"any failure of ours after the client left", hungUp(), errors.New("read body: connection reset"), true},
+		{"the client's own problem, then it left", hungUp(), upload.ErrDigest, false},
+		{"a failure of ours, client still there", open(), fmt.Errorf("query: %w", context.Canceled), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := guard.ClientGone(tt.r, tt.err); got != tt.want {
+				t.Errorf("ClientGone = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

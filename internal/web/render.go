@@ -152,6 +152,11 @@ func (s *Server) serve(h func(http.ResponseWriter, *http.Request) error) http.Ha
 		if err == nil || errors.Is(err, errRedirect) {
 			return
 		}
+		if guard.ClientGone(r, err) {
+			s.log.InfoContext(r.Context(), "client went away", "route", r.Pattern, "err", err)
+			w.WriteHeader(guard.StatusClientGone)
+			return
+		}
 		p, ours := guard.Classify(err)
 		if !ours {
 			s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
