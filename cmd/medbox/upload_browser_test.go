@@ -46,12 +46,28 @@ func TestBrowserUpload(t *testing.T) {
 	b.watchUploads()
 	conns := b.chunkConnections()
 	start := time.Now()
+	// Where the first row's 中止 is, sampled from before the speed is known until
+	// after: it must not move when the speed appears (a tap would land elsewhere).
+	eval[bool](b, `(() => { window.cancelTops = []; setInterval(() => {
+		const c = document.querySelector('.upload-row .upload-cancel');
+		if (c && !document.getElementById('upload-total').hidden) window.cancelTops.push([c.getBoundingClientRect().top + window.scrollY,
+			/秒/.test(document.getElementById('total-speed').textContent)]);
+	}, 20); return true; })()`)
 	b.do("choose files", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), paths))
 	b.waitFor("progress shows", `(() => {
 		const bar = document.getElementById('total-bar');
 		return !document.getElementById('upload-total').hidden && bar.value > 0.15 && bar.value < 0.9 &&
-			/秒/.test(document.getElementById('total-text').textContent);
+			/秒/.test(document.getElementById('total-speed').textContent);
 	})()`, 15*time.Second)
+	tops := eval[[][2]any](b, `window.cancelTops`)
+	moved, withSpeed := map[float64]bool{}, map[bool]bool{}
+	for _, s := range tops {
+		moved[s[0].(float64)], withSpeed[s[1].(bool)] = true, true
+	}
+	if len(moved) != 1 || !withSpeed[false] || !withSpeed[true] {
+		t.Errorf("the first row's 中止 stood at %d places (want 1) in %d samples, before the speed showed: %v, after: %v",
+			len(moved), len(tops), withSpeed[false], withSpeed[true])
+	}
 	b.screenshot("sending")
 	b.screenshotOf("sending-upload", "#upload")
 	b.fitsWidth("box page while sending")

@@ -200,7 +200,7 @@ func (s *Server) renderBox(w http.ResponseWriter, r *http.Request, status int, f
 		Limits: uploadLimits{MaxFiles: s.cfg.Limits.MaxFiles, MaxBytes: s.cfg.Limits.MaxSendBytes, Remaining: max(0, s.cfg.Limits.QuotaBytes-used)}}
 	p.Transfer = s.uploadTransfer()
 	p.Left = timeLeft(p.Lang, b.ExpiresAt.Sub(s.now()))
-	if p.History, err = s.boxes.History(r.Context(), a.ID(), b.ID); err != nil {
+	if p.History, err = s.boxes.HistoryOf(r.Context(), b); err != nil {
 		return err
 	}
 	p.Deidentified = map[box.FileID]bool{}

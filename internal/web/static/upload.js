@@ -93,7 +93,7 @@ function Uploader(section) {
   const t = translator($('upload-text'));
   const ui = {
     dropzone: $('dropzone'), input: $('file-input'), list: $('upload-list'), total: $('upload-total'),
-    totalBar: $('total-bar'), totalText: $('total-text'), error: $('upload-error'), offline: $('upload-offline'),
+    totalBar: $('total-bar'), totalText: $('total-text'), totalSpeed: $('total-speed'), error: $('upload-error'), offline: $('upload-offline'),
     done: $('upload-done'), needsJS: $('upload-needs-js'),
   };
   const hasher = new Hasher(new URL('hash-worker.js', import.meta.url));
@@ -804,12 +804,15 @@ function Uploader(section) {
     // The whole batch, bytes-weighted, which is why it can differ from one file's
     // row: it says so, and how many files are through.
     const counted = items.filter((i) => i.state !== 'failed' && i.state !== 'cancelled' && i.state !== 'duplicate' && i.size > 0);
-    let text = t('upload.total', { Done: counted.filter((i) => i.state === 'done').length, Files: counted.length,
-      Percent: Math.floor((sent / size) * 100) }) + ' · ' + formatBytes(sent) + ' / ' + formatBytes(size);
+    // Two lines that keep their length as the numbers change, so that the rows
+    // below do not move while someone reaches for 中止: how far, and how fast.
+    setText(ui.totalText, t('upload.total', { Done: counted.filter((i) => i.state === 'done').length, Files: counted.length,
+      Percent: Math.floor((sent / size) * 100) }));
+    let amount = formatBytes(sent) + ' / ' + formatBytes(size);
     if (busy() && ticker.samples >= SPEED_WARMUP_TICKS && ticker.speed > 0 && navigator.onLine) {
-      text += ' · ' + t('upload.speed', { Speed: formatBytes(ticker.speed), Left: formatETA(t, (size - sent) / ticker.speed) });
+      amount += ' · ' + t('upload.speed', { Speed: formatBytes(ticker.speed), Left: formatETA(t, (size - sent) / ticker.speed) });
     }
-    setText(ui.totalText, text);
+    setText(ui.totalSpeed, amount);
   }
 
   function stateText(it) {
