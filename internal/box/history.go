@@ -29,11 +29,18 @@ func (s *Service) History(ctx context.Context, actor member.ID, id ID) ([]Access
 	if err != nil {
 		return nil, err
 	}
+	return s.HistoryOf(ctx, b)
+}
+
+// HistoryOf is History for a box its caller already holds as View or Get
+// returned it to the actor — the access decided — without reading the box
+// again (the box page: four queries fewer on every view).
+func (s *Service) HistoryOf(ctx context.Context, b *Box) ([]Access, error) {
 	names := map[string]string{}
 	for _, p := range b.Participants {
 		names[string(p.ID)] = p.Name
 	}
-	events, err := s.audit.List(ctx, audit.Filter{Box: string(id), Newest: true, Limit: historyLimit})
+	events, err := s.audit.List(ctx, audit.Filter{Box: string(b.ID), Newest: true, Limit: historyLimit})
 	if err != nil {
 		return nil, err
 	}

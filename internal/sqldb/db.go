@@ -84,8 +84,11 @@ func connect(ctx context.Context, url, dataDir string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		// As many idle connections as open ones: with fewer, every burst beyond
+		// them closes its connections on return and opens new ones (a backend
+		// process each) on the next request. Idle ones close after 5 minutes.
 		pdb.SetMaxOpenConns(32)
-		pdb.SetMaxIdleConns(8)
+		pdb.SetMaxIdleConns(32)
 		pdb.SetConnMaxIdleTime(5 * time.Minute)
 		db = &DB{sql: pdb, dialect: Postgres}
 	default:
