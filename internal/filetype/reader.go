@@ -6,14 +6,18 @@ import (
 	"io"
 )
 
-// cachedReader is an io.ReaderAt that reads whole blocks and keeps the last
-// few. A container's walk reads many small pieces (a directory in 4 KiB steps,
-// a 30-byte local header, then an entry's first bytes); over a stored file each
-// read is a storage request and a decryption of a 64 KiB package, so reading
-// blocks of that size costs one request where there were several.
-type cachedReader struct {
+// BlockReader is an io.ReaderAt that reads whole blocks of the reader under it
+// and keeps the last few. Readers that take many small pieces at scattered
+// offsets — a container's walk (a directory in 4 KiB steps, a 30-byte local
+// header, then an entry's first bytes), TIFF strips, a ZIP's central directory —
+// cost one read of a stored file per block instead of one per piece, and over
+// stored content each read is a storage request and a decryption.
+type BlockReader struct {
 	r      io.ReaderAt
 	size   int64
+	block  int64
+	kept   int
+	direct int
 	blocks []cachedBlock // most recently used last
 }
 
@@ -22,24 +26,31 @@ type cachedBlock struct {
 	data []byte
 }
 
+// NewBlockReader reads r, which holds size bytes, in blocks of block bytes and
+// keeps kept of them; a read of direct bytes or more goes straight through.
+func NewBlockReader(r io.ReaderAt, size, block int64, kept, direct int) *BlockReader {
+	return &BlockReader{r: r, size: size, block: block, kept: kept, direct: direct}
+}
+
+// The container walk's blocks: the size of a sealed package.
 const (
 	cacheBlock = 64 << 10
 	cacheKept  = 8
 )
 
-func newCachedReader(r io.ReaderAt, size int64) *cachedReader {
-	return &cachedReader{r: r, size: size}
+func newCachedReader(r io.ReaderAt, size int64) *BlockReader {
+	return NewBlockReader(r, size, cacheBlock, cacheKept, cacheBlock)
 }
 
-// ReadAt implements io.ReaderAt; reads of a block or more go straight through.
-func (c *cachedReader) ReadAt(p []byte, off int64) (int, error) {
+// ReadAt implements io.ReaderAt.
+func (c *BlockReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("negative offset")
 	}
 	if off >= c.size {
 		return 0, io.EOF
 	}
-	if len(p) >= cacheBlock {
+	if len(p) >= c.direct {
 		want := min(int64(len(p)), c.size-off)
 		n, err := c.r.ReadAt(p[:want], off)
 		if err == nil && n < len(p) {
@@ -49,11 +60,11 @@ func (c *cachedReader) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n := 0
 	for n < len(p) && off < c.size {
-		blk, err := c.block(off / cacheBlock)
+		blk, err := c.blockAt(off / c.block)
 		if err != nil {
 			return n, err
 		}
-		k := copy(p[n:], blk[off%cacheBlock:])
+		k := copy(p[n:], blk[off%c.block:])
 		n += k
 		off += int64(k)
 	}
@@ -63,22 +74,22 @@ func (c *cachedReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (c *cachedReader) block(n int64) ([]byte, error) {
+func (c *BlockReader) blockAt(n int64) ([]byte, error) {
 	for i, b := range c.blocks {
 		if b.n == n {
 			c.blocks = append(append(c.blocks[:i:i], c.blocks[i+1:]...), b)
 			return b.data, nil
 		}
 	}
-	start := n * cacheBlock
-	data := make([]byte, min(cacheBlock, c.size-start))
+	start := n * c.block
+	data := make([]byte, min(c.block, c.size-start))
 	if k, err := c.r.ReadAt(data, start); k < len(data) {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
-	if len(c.blocks) >= cacheKept {
+	if len(c.blocks) >= c.kept {
 		c.blocks = c.blocks[1:]
 	}
 	c.blocks = append(c.blocks, cachedBlock{n: n, data: data})
