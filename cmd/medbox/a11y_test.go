@@ -51,10 +51,10 @@ func TestEveryPageAccessible(t *testing.T) {
 	paths = append(paths, "/boxes/new?q=受", "/members?q=受", "/boxes/"+x.box+"?q=部外#people",
 		"/admin/members?status=pending", "/no-such-page")
 
-	visitors := []struct{ name, email, password string }{
-		{"stranger", "", ""},
-		{"member", "sender@a.example.jp", senderPassword},
-		{"admin", x.admin.user, x.admin.pass},
+	visitors := []struct{ name, email, password, code string }{
+		{"stranger", "", "", ""},
+		{"member", "sender@a.example.jp", senderPassword, ""},
+		{"admin", x.admin.user, x.admin.pass, x.admin.recovery[0]}, // the second step with a recovery code
 	}
 	total := 0
 	var all []axeViolation
@@ -65,7 +65,13 @@ func TestEveryPageAccessible(t *testing.T) {
 				p.open(in.url + "/login")
 				p.typeInto(`input[name=email]`, v.email)
 				p.typeInto(`input[name=password]`, v.password)
-				p.follow(`form[action="/login"] button`, "/")
+				if v.code == "" {
+					p.follow(`form[action="/login"] button`, "/")
+				} else {
+					p.follow(`form[action="/login"] button`, "/login/2fa")
+					p.typeInto(`input[name=code]`, v.code)
+					p.follow(`form[action="/login/2fa"] button[type=submit]`, "/admin")
+				}
 			}
 			seen := map[string]bool{}
 			for _, path := range paths {

@@ -19,8 +19,7 @@ func TestIrreversibleActionsAskOnce(t *testing.T) {
 	id := x.sender.upload(x.box, "胸部X線_山田.jpg", jpeg(81, 300_000))
 	web := in.client()
 	web.form("/login", "email", "sender@a.example.jp", "password", senderPassword)
-	admin := in.client()
-	admin.form("/login", "email", x.admin.user, "password", x.admin.pass)
+	admin := in.webAs(x.admin)
 	_, pendingID := in.approvedMember(x.admin, newMember{Email: "pending2@d.example.jp"})
 
 	tests := []struct {

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
@@ -94,10 +95,9 @@ type instanceOptions struct {
 	roots    *x509.CertPool   // trust these for an HTTPS instance
 	smtp     *mailtest.Server // send mail through this server instead of the outbox
 
-	adminSecondFactor bool             // administrators must enrol a second factor, as in production (mfa_test.go)
-	chunkIdle         time.Duration    // a chunk request without a byte for this long ends (0: the default)
-	clock             *clocktest.Clock // the instance's time; nil: a new clock at clocktest.Start()
-	loopbackNames     bool             // the base URL and upload origins name hosts that all resolve to 127.0.0.1
+	chunkIdle     time.Duration    // a chunk request without a byte for this long ends (0: the default)
+	clock         *clocktest.Clock // the instance's time; nil: a new clock at clocktest.Start()
+	loopbackNames bool             // the base URL and upload origins name hosts that all resolve to 127.0.0.1
 }
 
 func startInstance(t testing.TB, o instanceOptions) *instance {
@@ -132,8 +132,7 @@ func startInstance(t testing.TB, o instanceOptions) *instance {
 	}
 	in := &instance{t: t, clock: clk, out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp, loopbackNames: o.loopbackNames}
 	hp := member.TestHashParams
-	a, err := server.New(t.Context(), cfg, server.NewLogger(in.out, cfg.LogLevel), server.Options{Now: in.clock.Now, HashParams: &hp, SMTPRoots: smtpRoots,
-		AdminsWithoutSecondFactor: !o.adminSecondFactor, ChunkIdle: o.chunkIdle})
+	a, err := server.New(t.Context(), cfg, server.NewLogger(in.out, cfg.LogLevel), server.Options{Now: in.clock.Now, HashParams: &hp, SMTPRoots: smtpRoots, ChunkIdle: o.chunkIdle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,6 +337,10 @@ type client struct {
 	tok  string // bearer token for API calls, when set
 	user string // credentials of the last login, for relogin
 	pass string
+
+	totp     string         // the member's authenticator secret: login sends the clock's code
+	recovery []string       // the member's unused recovery codes
+	device   []*http.Cookie // the member's remembered-device cookie: webAs carries it
 }
 
 func (in *instance) client() *client {
@@ -502,9 +505,10 @@ func (in *instance) confirmFromMail(email string) {
 	must(in.t, status, http.StatusSeeOther, "confirm")
 }
 
-// admin creates an administrator through the one-time setup link printed at start
-// and returns a client signed in as them.
-func (in *instance) admin() *client {
+// newAdmin creates an administrator through the one-time setup link printed at
+// start and returns a client signed in as them through the API. Like every new
+// administrator, they reach nothing but enrolment until they set up a second factor.
+func (in *instance) newAdmin() *client {
 	in.t.Helper()
 	link, err := in.app.Members.SetupLink(context.Background())
 	if err != nil {
@@ -520,11 +524,81 @@ func (in *instance) admin() *client {
 	return c
 }
 
-// login signs a client in through the API and keeps the bearer token.
+// admin returns an administrator who works as one in production: enrolled with
+// an authenticator app (its API sign-ins send the clock's code) and signed in
+// once on the web with a recovery code, ticking "remember this device". Other
+// clients sign in as them on the web with that device's cookie (webAs), as a
+// hospital PC that was remembered does: a TOTP code is accepted once per
+// 30-second step, and a test's clock stands still.
+func (in *instance) admin() *client {
+	in.t.Helper()
+	c := in.newAdmin()
+	u := enrolTOTPAPI(in.t, c)
+	c.totp, c.recovery = u.secret, u.recovery[1:]
+	web := in.client()
+	if status, loc := web.loginWeb(c.user, c.pass); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login/2fa") {
+		in.t.Fatalf("administrator's web sign-in: %d → %q, want /login/2fa", status, loc)
+	}
+	status, body, _ := web.form("/login/2fa", "code", u.recovery[0], "remember", "on")
+	must(in.t, status, http.StatusSeeOther, "administrator's second step", body)
+	if c.device = web.deviceCookies(); len(c.device) == 0 {
+		in.t.Fatal("no remembered-device cookie after the second step with remember")
+	}
+	return c
+}
+
+// webAs returns a new client signed in on the web as who, through the sign-in
+// form, carrying who's remembered-device cookie if they have one.
+func (in *instance) webAs(who *client) *client {
+	in.t.Helper()
+	web := in.client()
+	web.http.Jar.SetCookies(mustURL(in.url), who.device)
+	status, loc := web.loginWeb(who.user, who.pass)
+	if strings.HasPrefix(loc, "/login/2fa") && who.totp != "" {
+		// Signing out everywhere forgot the device: the second step again, with
+		// the next step's code, and remember the device anew.
+		in.clock.Advance(30 * time.Second)
+		code, err := auth.TOTPCode(who.totp, in.clock.Now())
+		if err != nil {
+			in.t.Fatal(err)
+		}
+		var body string
+		status, body, _ = web.form("/login/2fa", "code", code, "remember", "on")
+		must(in.t, status, http.StatusSeeOther, "second step as "+who.user, body)
+		who.device = web.deviceCookies()
+		return web
+	}
+	if status != http.StatusSeeOther || strings.HasPrefix(loc, "/login") {
+		in.t.Fatalf("web sign-in as %s: %d → %q", who.user, status, loc)
+	}
+	return web
+}
+
+// deviceCookies returns the remembered-device cookie the client holds, if any.
+func (c *client) deviceCookies() []*http.Cookie {
+	var out []*http.Cookie
+	for _, ck := range c.http.Jar.Cookies(mustURL(c.in.url)) {
+		if ck.Name == auth.DeviceCookieName || ck.Name == auth.SecureDeviceCookieName {
+			out = append(out, ck)
+		}
+	}
+	return out
+}
+
+// login signs a client in through the API and keeps the bearer token; a client
+// that knows its authenticator secret sends the code of the clock's time.
 func (c *client) login(email, password string) map[string]any {
 	c.t.Helper()
+	req := map[string]string{"email": email, "password": password}
+	if c.totp != "" {
+		code, err := auth.TOTPCode(c.totp, c.in.clock.Now())
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		req["otp"] = code
+	}
 	var out map[string]any
-	status := c.json("POST", "/api/v1/login", map[string]string{"email": email, "password": password}, &out)
+	status := c.json("POST", "/api/v1/login", req, &out)
 	must(c.t, status, http.StatusOK, "login "+email, out)
 	c.tok, c.user, c.pass = out["token"].(string), email, password
 	return out["member"].(map[string]any)

@@ -13,20 +13,10 @@ import (
 	"time"
 
 	"github.com/medbox-jp/medbox/internal/auth"
-	"github.com/medbox-jp/medbox/internal/sqldb/sqltest"
 )
 
 // Second factors (R-X2) and re-authentication (R-X8), end to end on both
-// databases. Administrators here must enrol a second factor, as in production.
-
-// eachStrictDB runs fn on SQLite and PostgreSQL instances where administrators
-// must have a second factor, with env added to the configuration.
-func eachStrictDB(t *testing.T, env map[string]string, fn func(t *testing.T, in *instance)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, startInstance(t, instanceOptions{env: env, adminSecondFactor: true})) })
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, startInstance(t, instanceOptions{database: sqltest.NewPostgresURL(t), env: env, adminSecondFactor: true}))
-	})
-}
+// databases.
 
 // totpUser is a client that knows its member's TOTP secret.
 type totpUser struct {
@@ -51,7 +41,7 @@ func (in *instance) nextStep() { in.clock.Advance(30 * time.Second) }
 
 // enrolTOTPAPI enrols an authenticator app for the client's member through the
 // API and returns the secret and recovery codes.
-func enrolTOTPAPI(t *testing.T, c *client) *totpUser {
+func enrolTOTPAPI(t testing.TB, c *client) *totpUser {
 	t.Helper()
 	var begin map[string]string
 	must(t, c.json("POST", "/api/v1/me/totp", nil, &begin), http.StatusCreated, "begin totp", begin)
@@ -74,7 +64,7 @@ func enrolTOTPAPI(t *testing.T, c *client) *totpUser {
 // API sign-in of a new administrator may reach nothing but enrolment.
 func (in *instance) strictAdmin(t *testing.T) *totpUser {
 	t.Helper()
-	c := in.admin() // signs in through the API: the token must enrol first
+	c := in.newAdmin() // signs in through the API: the token must enrol first
 	var out map[string]map[string]any
 	if status := c.json("GET", "/api/v1/admin/members", nil, &out); status != http.StatusForbidden || out["error"]["code"] != "second_factor_enrolment_required" {
 		t.Fatalf("administrator without a factor lists members: %d %v, want 403 second_factor_enrolment_required", status, out)
@@ -149,7 +139,7 @@ func enrolTOTPWeb(t *testing.T, c *client) *totpUser {
 // sealing and audit: auth.TestTOTPEnrolment, auth.TestSecondStep and
 // auth.TestAPISignInWithCode.
 func TestTOTPSignIn(t *testing.T) {
-	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
+	eachDBWith(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
 		in.approvedMember(admin.client, newMember{Email: "totp@example.jp"})
 		const email, pw = "totp@example.jp", "correct horse battery"
@@ -228,8 +218,8 @@ func errCode(out map[string]any) string {
 // TestAdministratorMustEnrol: a new administrator's session reaches only the
 // enrolment pages until a factor is set up, and the last factor cannot go.
 func TestAdministratorMustEnrol(t *testing.T) {
-	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
-		apiAdmin := in.admin()
+	eachDBWith(t, nil, func(t *testing.T, in *instance) {
+		apiAdmin := in.newAdmin()
 		email, pw := apiAdmin.user, apiAdmin.pass
 		web := in.client()
 		if status, loc := web.loginWeb(email, pw); status != http.StatusSeeOther || loc != "/settings/2fa" {
@@ -251,6 +241,9 @@ func TestAdministratorMustEnrol(t *testing.T) {
 		status, page := web.get("/settings/2fa")
 		if status != http.StatusOK || !strings.Contains(page, "二段階認証が必須") {
 			t.Fatalf("enrolment page: %d", status)
+		}
+		if !strings.Contains(page, `action="/logout"`) || strings.Contains(page, "設定に戻る") {
+			t.Error("the enrolment page an administrator owes should offer to sign out, not a way back to settings they cannot reach")
 		}
 		u := enrolTOTPWeb(t, web)
 		if !strings.Contains(html.UnescapeString(mustGet(t, web, "/settings/2fa")), "設定済み") {
@@ -306,7 +299,7 @@ func statusOf(c *client, path string) int {
 // TestRequireSecondFactorForEveryone: with MEDBOX_REQUIRE_2FA members too must
 // enrol before anything else, on the web and through the API.
 func TestRequireSecondFactorForEveryone(t *testing.T) {
-	eachStrictDB(t, map[string]string{"MEDBOX_REQUIRE_2FA": "true"}, func(t *testing.T, in *instance) {
+	eachDBWith(t, map[string]string{"MEDBOX_REQUIRE_2FA": "true"}, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
 		c, _ := in.approvedMember(admin.client, newMember{Email: "policy@example.jp"})
 		var out map[string]map[string]any
@@ -347,7 +340,7 @@ func (u *totpUser) signInWeb(t *testing.T, c *client, email, password string, re
 // cookie that skips it at the next sign-in on that browser, not on another.
 // The 30 days, the member it is for and what forgets it: auth.TestRememberedDevice.
 func TestRememberedDevice(t *testing.T) {
-	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
+	eachDBWith(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
 		const email, pw = "device@example.jp", "correct horse battery"
 		api, _ := in.approvedMember(admin.client, newMember{Email: email})
@@ -370,7 +363,7 @@ func TestRememberedDevice(t *testing.T) {
 // removes the member's factors when asked — reset_factors in the API's body, the
 // checkbox on the member's page. What the reset does: auth.TestResetFactors.
 func TestAdministratorResetsFactors(t *testing.T) {
-	eachStrictDB(t, map[string]string{"MEDBOX_REQUIRE_2FA": "true"}, func(t *testing.T, in *instance) {
+	eachDBWith(t, map[string]string{"MEDBOX_REQUIRE_2FA": "true"}, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
 		factors := func(id string) int {
 			var n int
@@ -404,7 +397,7 @@ func TestAdministratorResetsFactors(t *testing.T) {
 // answers 403 reauth_required until the client signs in afresh. The window and
 // what counts: auth.TestRecent and auth.TestReauthenticate.
 func TestReauthentication(t *testing.T) {
-	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
+	eachDBWith(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
 		const email, pw = "reauth@example.jp", "correct horse battery"
 		in.approvedMember(admin.client, newMember{Email: email})
@@ -488,7 +481,7 @@ func TestReauthentication(t *testing.T) {
 // message and ends the partial session. What counts towards the lock, and the
 // API: auth.TestSecondFactorFailuresLock.
 func TestSecondFactorFailuresLock(t *testing.T) {
-	eachStrictDB(t, nil, func(t *testing.T, in *instance) {
+	eachDBWith(t, nil, func(t *testing.T, in *instance) {
 		admin := in.strictAdmin(t)
 		const email, pw = "guess@example.jp", "correct horse battery"
 		api, _ := in.approvedMember(admin.client, newMember{Email: email})

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/medbox-jp/medbox/internal/auth"
 )
 
 // TestBrowserSignUpPath walks the life of a member in a real browser, at phone and
@@ -84,10 +86,27 @@ func signUpPath(t *testing.T, vp viewport) {
 	b.fitsWidth("pending")
 	logout()
 
+	// A new administrator sets up an authenticator app before anything else.
 	login("admin@hospital.example.jp", "kanri secret 2026")
-	if loc := b.location(); !strings.HasPrefix(loc, "/admin/members") {
-		t.Errorf("an administrator lands on %s", loc)
+	if loc := b.location(); !strings.HasPrefix(loc, "/settings/2fa") {
+		t.Fatalf("a new administrator lands on %s, want /settings/2fa", loc)
 	}
+	b.screenshot("admin-must-enrol")
+	b.fitsWidth("admin-must-enrol")
+	b.submit("set up an authenticator app", `form[action="/settings/2fa/totp"] button`, "/settings/2fa/totp")
+	b.screenshot("admin-totp")
+	b.fitsWidth("admin-totp")
+	code, err := auth.TOTPCode(strings.ReplaceAll(b.text("#totp-secret"), " ", ""), in.clock.Now())
+	if err != nil {
+		t.Fatalf("the secret the page shows: %v", err)
+	}
+	b.fill("type the app's code", `input[name=code]`, code)
+	b.submit("confirm the app", `form[action="/settings/2fa/totp/confirm"] button`, "/settings/2fa/totp/confirm")
+	if n := eval[float64](b, `document.querySelectorAll("#recovery-codes li").length`); n != 10 {
+		t.Errorf("after enrolling the page shows %v recovery codes, want 10", n)
+	}
+	b.fitsWidth("admin-recovery-codes")
+	b.submit("saved the codes", `a.button.primary`, "/admin/members")
 	b.screenshot("review-queue")
 	b.fitsWidth("review-queue")
 	b.do("open the applicant", chromedp.Click(`//a[contains(., "鈴木 一郎")]`))

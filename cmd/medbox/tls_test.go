@@ -141,7 +141,11 @@ func TestTLS(t *testing.T) {
 		t.Errorf("HSTS: %d %q", status, h.Get("Strict-Transport-Security"))
 	}
 	admin := in.admin()
+	if len(admin.device) != 1 || admin.device[0].Name != "__Host-medbox_device" {
+		t.Errorf("remembered-device cookie over HTTPS: %v, want one named __Host-medbox_device", admin.device)
+	}
 	web := in.client()
+	web.http.Jar.SetCookies(mustURL(in.url), admin.device)
 	_, _, h = web.form("/login", "email", admin.user, "password", admin.pass)
 	cookie := h.Get("Set-Cookie")
 	if !strings.HasPrefix(cookie, "__Host-medbox_session=") || !strings.Contains(cookie, "Secure") || !strings.Contains(cookie, "HttpOnly") ||

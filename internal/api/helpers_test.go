@@ -42,9 +42,10 @@ func newFixture(t *testing.T, w *featuretest.World) *fixture {
 	}
 	f.box = w.Box(f.sender.ID, f.rcpt.ID).ID
 	f.file = w.AddFile(f.sender.ID, f.box, "紹介状.txt", []byte("紹介状\n経過をご報告します。\n")).ID
-	for role, m := range map[string]*member.Member{"sender": f.sender, "rcpt": f.rcpt, "outsider": f.outsider, "admin": w.Admin()} {
+	for role, m := range map[string]*member.Member{"sender": f.sender, "rcpt": f.rcpt, "outsider": f.outsider} {
 		f.tokens[role], _ = w.SignIn(string(m.Email), auth.API, "")
 	}
+	f.tokens["admin"] = w.AdminSignIn(auth.API)
 	f.pending = w.Registered(featuretest.NewMember{})
 	f.tokens["pending"], _ = w.SignIn(string(f.pending.Email), auth.API, "")
 	return f

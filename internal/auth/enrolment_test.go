@@ -30,7 +30,7 @@ func TestEnrolmentOwed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			featuretest.Each(t, featuretest.Options{Env: tt.env, AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
+			featuretest.Each(t, featuretest.Options{Env: tt.env}, func(t *testing.T, w *featuretest.World) {
 				ctx := t.Context()
 				m := tt.who(t, w)
 				for _, kind := range []auth.Kind{auth.API, auth.Web} { // the API first: after the web enrols, it owes a code

@@ -60,19 +60,14 @@ type SecondFactorOptions struct {
 	Master  *seal.Master // seals TOTP secrets under data keys of their own
 	BaseURL string       // the passkey relying party: its host is the RP ID, itself the origin
 	Issuer  string       // the name authenticator apps show; default "MedBox"
-
-	// AdminsOptional lets administrators work without a second factor. It exists
-	// for the tests of other features only and has no flag or variable.
-	AdminsOptional bool
 }
 
 type secondFactors struct {
-	master         *seal.Master
-	baseURL        string
-	issuer         string
-	rpID           string
-	wa             *webauthn.WebAuthn // nil when the base URL has no domain name (passkeys then are unavailable)
-	adminsOptional bool
+	master  *seal.Master
+	baseURL string
+	issuer  string
+	rpID    string
+	wa      *webauthn.WebAuthn // nil when the base URL has no domain name (passkeys then are unavailable)
 }
 
 // UseSecondFactors turns on TOTP and passkeys. Passkeys need a domain name in the
@@ -90,7 +85,7 @@ func (s *Service) UseSecondFactors(o SecondFactorOptions) error {
 		return fmt.Errorf("second factors: base URL %q has no host", o.BaseURL)
 	}
 	mfa := &secondFactors{master: o.Master, baseURL: strings.TrimRight(o.BaseURL, "/"), issuer: o.Issuer,
-		rpID: u.Hostname(), adminsOptional: o.AdminsOptional}
+		rpID: u.Hostname()}
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:          mfa.rpID,
 		RPDisplayName: o.Issuer,
@@ -121,7 +116,7 @@ func (s *Service) FactorRequired(m *member.Member) bool {
 	if s.policy.RequireSecondFactor {
 		return true
 	}
-	return m.Role == member.RoleAdmin && (s.mfa == nil || !s.mfa.adminsOptional)
+	return m.Role == member.RoleAdmin
 }
 
 // hasFactor reports whether id has a confirmed TOTP authenticator or a passkey.

@@ -41,14 +41,12 @@ type World struct {
 	T     testing.TB
 	Clock *clocktest.Clock
 	admin *member.Member
+	keys  *adminKeys // the administrator's second factor, shared by every view (For)
 }
 
 // Options adjust a World. The zero value is a default instance.
 type Options struct {
 	Env map[string]string // MEDBOX_* settings on top of the defaults (limits, chunk size …)
-	// AdminsNeedSecondFactor makes administrators enrol and use a second factor,
-	// as in production; by default they work without one.
-	AdminsNeedSecondFactor bool
 }
 
 // Each runs fn on a World over SQLite and on one over PostgreSQL, as subtests
@@ -73,12 +71,12 @@ func New(t testing.TB, database string, o Options) *World {
 	clk := clocktest.New()
 	hp := member.TestHashParams
 	in, err := server.New(context.Background(), cfg, server.NewLogger(io.Discard, "error"),
-		server.Options{Now: clk.Now, HashParams: &hp, AdminsWithoutSecondFactor: !o.AdminsNeedSecondFactor})
+		server.Options{Now: clk.Now, HashParams: &hp})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(in.Close)
-	return &World{Instance: in, T: t, Clock: clk}
+	return &World{Instance: in, T: t, Clock: clk, keys: &adminKeys{}}
 }
 
 // RunJobs runs every background job that is due now, until none is left. Calls
@@ -101,7 +99,9 @@ func (w *World) RunJobs() {
 	w.T.Fatal("jobs kept coming after 20 rounds")
 }
 
-// Admin returns the administrator of the World, creating it on first use.
+// Admin returns the administrator of the World, creating it on first use. Like
+// every new administrator they have no second factor, so a session of theirs
+// reaches only enrolment; AdminSignIn gives them one and a whole session.
 func (w *World) Admin() *member.Member {
 	w.T.Helper()
 	if w.admin == nil {

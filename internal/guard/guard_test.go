@@ -76,7 +76,7 @@ func TestCheck(t *testing.T) {
 		guard.Enrolling: {"stranger": signIn, "owes factor": factor, "owes enrolment": {guard.Allow, true, auth.NeedEnrolment},
 			"pending": allow, "approved": allow, "suspended": signIn, "admin": allow},
 	}
-	featuretest.Each(t, featuretest.Options{AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		tokens := credentials(t, w)
 		for _, level := range []guard.Access{guard.Anyone, guard.SignedIn, guard.Members, guard.Admins, guard.Unverified, guard.Enrolling} {
 			for _, who := range callers {

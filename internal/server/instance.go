@@ -65,10 +65,6 @@ type Options struct {
 	Now func() time.Time
 	// HashParams, if set, replace the production argon2id cost (tests).
 	HashParams *member.HashParams
-	// AdminsWithoutSecondFactor lets administrators work without a second factor,
-	// for the tests of other features; the second-factor tests run with it off,
-	// as production does.
-	AdminsWithoutSecondFactor bool
 	// MetricsToken, if set, is the bearer token GET /metrics requires.
 	MetricsToken string
 	// SMTPRoots, if set, are the only authorities trusted for the mail server (tests).
@@ -136,8 +132,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	a.Members = member.New(member.Options{DB: a.DB, Master: a.Master, Blobs: a.Sealed, Hasher: member.NewHasher(hp),
 		Now: o.Now, BaseURL: cfg.BaseURL, Log: log, Audit: a.Audit})
 	a.Auth = auth.New(auth.Options{DB: a.DB, Members: a.Members, Policy: cfg.Auth, Now: o.Now, Log: log, Audit: a.Audit})
-	if err := a.Auth.UseSecondFactors(auth.SecondFactorOptions{Master: a.Master, BaseURL: cfg.BaseURL,
-		AdminsOptional: o.AdminsWithoutSecondFactor}); err != nil {
+	if err := a.Auth.UseSecondFactors(auth.SecondFactorOptions{Master: a.Master, BaseURL: cfg.BaseURL}); err != nil {
 		a.DB.Close()
 		return nil, err
 	}

@@ -19,7 +19,7 @@ const refused = "cross-origin request refused"
 // is refused before any handler runs and changes nothing; the same request from
 // this site gets through.
 func TestCrossOriginPostsRefused(t *testing.T) {
-	featuretest.Each(t, featuretest.Options{AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		f := newFixture(t, w)
 		var targets []string
 		for _, rt := range f.srv.Routes() {
@@ -84,7 +84,7 @@ func counts(t *testing.T, f *fixture) [4]int {
 // there (404, the error page) for members, outsiders and members awaiting
 // review, and is there for an administrator.
 func TestAdministratorsPagesAreHidden(t *testing.T) {
-	featuretest.Each(t, featuretest.Options{AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		f := newFixture(t, w)
 		for _, rt := range f.srv.Routes() {
 			if rt.Access != guard.Admins {

@@ -13,7 +13,7 @@ import (
 // TestAuditPages (R-X5): a box's page shows its participants who opened and
 // downloaded what; an administrator checks the audit chain from the audit page.
 func TestAuditPages(t *testing.T) {
-	featuretest.Each(t, featuretest.Options{AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		f := newFixture(t, w)
 		ctx := context.Background()
 		if _, err := f.Boxes.View(ctx, f.rcpt.ID, f.box, featuretest.Addr); err != nil {

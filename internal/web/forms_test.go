@@ -79,7 +79,7 @@ func TestFormsRefuseBadInput(t *testing.T) {
 			return request{method: "POST", path: "/register", form: url.Values{"email": {"x@y.jp"}}}
 		}, 400, "err.bad_form", nil},
 	}
-	featuretest.Each(t, featuretest.Options{AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		f := newFixture(t, w)
 		f.cookies["rcpt"], _ = f.SignIn(string(f.rcpt.Email), auth.Web, "")
 		for _, tt := range tests {

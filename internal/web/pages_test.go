@@ -51,7 +51,7 @@ var titles = map[string]string{
 // answer carries the security headers, and every template is rendered. Who gets
 // which answer is compared with testdata/pages.golden (-update rewrites it).
 func TestEveryPageRenders(t *testing.T) {
-	featuretest.Each(t, featuretest.Options{AdminsNeedSecondFactor: true}, func(t *testing.T, w *featuretest.World) {
+	featuretest.Each(t, featuretest.Options{}, func(t *testing.T, w *featuretest.World) {
 		f := newFixture(t, w)
 		seen := map[string]bool{} // title ids
 		open := func(t *testing.T, r request) (*http.Response, string) {
