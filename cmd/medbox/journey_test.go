@@ -43,6 +43,7 @@ func TestJourneyEveryEngine(t *testing.T) {
 				continue // WebKit stands for the iPhone here; hospital PCs run Chromium-based browsers and Firefox
 			}
 			t.Run(e.name+"/"+vp.name, func(t *testing.T) {
+				t.Parallel() // each its own instance and browser; most of a journey is waiting for pages
 				start := time.Now()
 				journey(t, e, vp)
 				t.Logf("%s: the journey at %d px took %v", e.name, vp.width, time.Since(start).Round(100*time.Millisecond))

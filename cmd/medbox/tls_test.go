@@ -175,6 +175,7 @@ func TestTestSSL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("testssl takes a while")
 	}
+	t.Parallel() // alongside the other long waits at the end of the package
 	in, _ := startTLS(t)
 	out := filepath.Join(t.TempDir(), "testssl.json")
 	cmd := exec.CommandContext(t.Context(), bin, "--quiet", "--color", "0", "--warnings", "off", "--ip", "one", "-p", "-e",

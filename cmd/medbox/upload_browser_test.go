@@ -353,6 +353,7 @@ func TestBrowserUploadOfflineAndCancel(t *testing.T) {
 // whole long before the request's own timeout (76 s for these chunks) would
 // have ended it.
 func TestBrowserUploadStalledChunk(t *testing.T) {
+	t.Parallel() // 20 s of it is the page waiting for a stalled chunk
 	_, x, b := senderAtBox(t, instanceOptions{env: smallChunks}, desktop)
 	b.watchUploads()
 
