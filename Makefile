@@ -15,8 +15,8 @@ build:
 
 test: test-go fuzz-short ## everything: unit, integration (SQLite + PostgreSQL), S3, SMTP, browser, fuzz
 
-test-go: node_modules/.package-lock.json
-	$(GO) test -race -timeout 25m ./...
+test-go: node_modules/.package-lock.json ## every package's tests; under -race but for scripts/norace-packages
+	GO=$(GO) ./scripts/test-go.sh
 
 # axe-core, which the browser tests load into pages (package.json pins it).
 node_modules/.package-lock.json: package.json package-lock.json

@@ -1,0 +1,6 @@
+//go:build race
+
+package dicom
+
+// raceDetector tells whether these tests run under the race detector.
+const raceDetector = true
