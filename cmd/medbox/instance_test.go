@@ -31,6 +31,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/auth"
 	"github.com/medbox-jp/medbox/internal/clocktest"
 	"github.com/medbox-jp/medbox/internal/config"
+	"github.com/medbox-jp/medbox/internal/dicom/workertest"
 	"github.com/medbox-jp/medbox/internal/mail/mailtest"
 	"github.com/medbox-jp/medbox/internal/member"
 	"github.com/medbox-jp/medbox/internal/server"
@@ -132,7 +133,8 @@ func startInstance(t testing.TB, o instanceOptions) *instance {
 	}
 	in := &instance{t: t, clock: clk, out: &syncBuffer{}, url: cfg.BaseURL, data: data, roots: o.roots, smtp: o.smtp, loopbackNames: o.loopbackNames}
 	hp := member.TestHashParams
-	a, err := server.New(t.Context(), cfg, server.NewLogger(in.out, cfg.LogLevel), server.Options{Now: in.clock.Now, HashParams: &hp, SMTPRoots: smtpRoots, ChunkIdle: o.chunkIdle})
+	a, err := server.New(t.Context(), cfg, server.NewLogger(in.out, cfg.LogLevel), server.Options{Now: in.clock.Now, HashParams: &hp, SMTPRoots: smtpRoots, ChunkIdle: o.chunkIdle,
+		DICOMWorker: workertest.Command(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/medbox-jp/medbox/internal/blob/blobtest"
 	"github.com/medbox-jp/medbox/internal/box"
 	"github.com/medbox-jp/medbox/internal/dicom"
+	"github.com/medbox-jp/medbox/internal/dicom/workertest"
 )
 
 // The test binary doubles as the DICOM worker, run as `<test binary> dicom-worker`
@@ -31,11 +32,15 @@ func TestMain(m *testing.M) {
 // into a memory store.
 func testService(t testing.TB, lim Limits) *Service {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	worker := workertest.Command(t) // under -race: the worker built without it
+	if worker == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		worker = []string{exe, "dicom-worker"}
 	}
-	return &Service{guard: &dicom.Guard{Command: []string{exe, "dicom-worker"}}, tools: FindTools(), lim: lim.withDefaults(),
+	return &Service{guard: &dicom.Guard{Command: worker}, tools: FindTools(), lim: lim.withDefaults(),
 		log: slog.New(slog.DiscardHandler), decode: make(chan struct{}, 1)}
 }
 

@@ -71,6 +71,9 @@ type Options struct {
 	SMTPRoots *x509.CertPool
 	// ChunkIdle ends a chunk request after this long without a byte (0: api.DefaultChunkIdle).
 	ChunkIdle time.Duration
+	// DICOMWorker, if set, is the command that runs the DICOM worker instead of
+	// this executable's dicom-worker (tests: a build without the race detector).
+	DICOMWorker []string
 	// Command says the instance is opened by a command beside the service, not
 	// served: without a base URL of its own it takes the one serve recorded, so
 	// its mails link where members really go.
@@ -138,7 +141,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	}
 	a.Boxes = box.New(box.Options{DB: a.DB, Members: a.Members, Master: a.Master, Blobs: a.Sealed, Limits: cfg.Limits, Now: o.Now, Log: log, Audit: a.Audit})
 	a.Uploads = upload.New(upload.Options{DB: a.DB, Boxes: a.Boxes, ChunkSize: cfg.Limits.ChunkSize, Now: o.Now, Log: log, Audit: a.Audit})
-	worker, err := dicom.WorkerCommand("dicom-worker")
+	worker, err := o.DICOMWorker, error(nil)
+	if worker == nil {
+		worker, err = dicom.WorkerCommand("dicom-worker")
+	}
 	if err != nil {
 		a.DB.Close()
 		return nil, err
