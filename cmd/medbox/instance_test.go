@@ -541,9 +541,7 @@ func (in *instance) admin() *client {
 	if status, loc := web.loginWeb(c.user, c.pass); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login/2fa") {
 		in.t.Fatalf("administrator's web sign-in: %d → %q, want /login/2fa", status, loc)
 	}
-	status, body, _ := web.form("/login/2fa", "code", u.recovery[0], "remember", "on")
-	must(in.t, status, http.StatusSeeOther, "administrator's second step", body)
-	if c.device = web.deviceCookies(); len(c.device) == 0 {
+	if c.device = web.secondStepRemembered(u.recovery[0]); len(c.device) == 0 {
 		in.t.Fatal("no remembered-device cookie after the second step with remember")
 	}
 	return c
@@ -564,10 +562,7 @@ func (in *instance) webAs(who *client) *client {
 		if err != nil {
 			in.t.Fatal(err)
 		}
-		var body string
-		status, body, _ = web.form("/login/2fa", "code", code, "remember", "on")
-		must(in.t, status, http.StatusSeeOther, "second step as "+who.user, body)
-		who.device = web.deviceCookies()
+		who.device = web.secondStepRemembered(code)
 		return web
 	}
 	if status != http.StatusSeeOther || strings.HasPrefix(loc, "/login") {
@@ -576,8 +571,12 @@ func (in *instance) webAs(who *client) *client {
 	return web
 }
 
-// deviceCookies returns the remembered-device cookie the client holds, if any.
-func (c *client) deviceCookies() []*http.Cookie {
+// secondStepRemembered completes a signed-in-by-password client's second step
+// with code, ticking "remember this device", and returns the device cookie it got.
+func (c *client) secondStepRemembered(code string) []*http.Cookie {
+	c.t.Helper()
+	status, body, _ := c.form("/login/2fa", "code", code, "remember", "on")
+	must(c.t, status, http.StatusSeeOther, "second step", body)
 	var out []*http.Cookie
 	for _, ck := range c.http.Jar.Cookies(mustURL(c.in.url)) {
 		if ck.Name == auth.DeviceCookieName || ck.Name == auth.SecureDeviceCookieName {

@@ -35,46 +35,41 @@ var (
 // and is replaced by rename, so a child still running an older copy is unharmed.
 func medboxBinary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() { binPath, binErr = buildBinary(t, ".", "medbox", raceBuild) })
+	binOnce.Do(func() {
+		wd, err := os.Getwd()
+		if err != nil {
+			binErr = err
+			return
+		}
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s race=%v", wd, raceBuild)))
+		dir := filepath.Join(os.TempDir(), "medbox-testbin-"+hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			binErr = err
+			return
+		}
+		tmp := filepath.Join(dir, fmt.Sprintf("medbox.%d.tmp", os.Getpid()))
+		// medbox_testclock: the process starts its clock where the test's clock
+		// stands (clock_testclock.go); nodynamic as in the Makefile.
+		args := []string{"build", "-tags=nodynamic,medbox_testclock", "-o", tmp}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		start := time.Now()
+		cmd := exec.Command("go", append(args, ".")...)
+		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=auto")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		binPath = filepath.Join(dir, "medbox")
+		binErr = os.Rename(tmp, binPath)
+		t.Logf("built %s in %v (race=%v)", binPath, time.Since(start).Round(time.Millisecond), raceBuild)
+	})
 	if binErr != nil {
 		t.Fatalf("build medbox: %v", binErr)
 	}
 	return binPath
-}
-
-// buildBinary builds the main package in dir (relative to this one) as name,
-// with or without the race detector, and returns its path.
-func buildBinary(t testing.TB, dir, name string, race bool) (string, error) {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s %s race=%v", wd, dir, race)))
-	out := filepath.Join(os.TempDir(), "medbox-testbin-"+hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		return "", err
-	}
-	tmp := filepath.Join(out, fmt.Sprintf("%s.%d.tmp", name, os.Getpid()))
-	// medbox_testclock: the process starts its clock where the test's clock
-	// stands (clock_testclock.go); nodynamic as in the Makefile.
-	args := []string{"build", "-tags=nodynamic,medbox_testclock", "-o", tmp}
-	if race {
-		args = append(args, "-race")
-	}
-	start := time.Now()
-	cmd := exec.Command("go", append(args, dir)...)
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=auto")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	bin := filepath.Join(out, name)
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", err
-	}
-	t.Logf("built %s in %v (race=%v)", bin, time.Since(start).Round(time.Millisecond), race)
-	return bin, nil
 }
 
 // procAddr returns a loopback address nobody listens on right now.

@@ -32,15 +32,7 @@ func TestMain(m *testing.M) {
 // into a memory store.
 func testService(t testing.TB, lim Limits) *Service {
 	t.Helper()
-	worker := workertest.Command(t) // under -race: the worker built without it
-	if worker == nil {
-		exe, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		worker = []string{exe, "dicom-worker"}
-	}
-	return &Service{guard: &dicom.Guard{Command: worker}, tools: FindTools(), lim: lim.withDefaults(),
+	return &Service{guard: &dicom.Guard{Command: workertest.Command(t)}, tools: FindTools(), lim: lim.withDefaults(),
 		log: slog.New(slog.DiscardHandler), decode: make(chan struct{}, 1)}
 }
 

@@ -141,13 +141,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*
 	}
 	a.Boxes = box.New(box.Options{DB: a.DB, Members: a.Members, Master: a.Master, Blobs: a.Sealed, Limits: cfg.Limits, Now: o.Now, Log: log, Audit: a.Audit})
 	a.Uploads = upload.New(upload.Options{DB: a.DB, Boxes: a.Boxes, ChunkSize: cfg.Limits.ChunkSize, Now: o.Now, Log: log, Audit: a.Audit})
-	worker, err := o.DICOMWorker, error(nil)
+	worker := o.DICOMWorker
 	if worker == nil {
-		worker, err = dicom.WorkerCommand("dicom-worker")
-	}
-	if err != nil {
-		a.DB.Close()
-		return nil, err
+		if worker, err = dicom.WorkerCommand("dicom-worker"); err != nil {
+			a.DB.Close()
+			return nil, err
+		}
 	}
 	a.Previews = preview.New(preview.Options{DB: a.DB, Boxes: a.Boxes, Guard: &dicom.Guard{Command: worker}, Tools: preview.FindTools(),
 		Now: o.Now, Log: log, Audit: a.Audit})

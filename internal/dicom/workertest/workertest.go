@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/medbox-jp/medbox/internal/dicom"
 )
 
 var (
@@ -23,15 +25,18 @@ var (
 	err  error
 )
 
-// Command returns the command that runs the worker built without the race
-// detector, or nil when the tests do not run under it: the caller then runs its
-// own executable's dicom-worker, as `medbox serve` does.
+// Command returns the command that runs the DICOM worker for a test: under the
+// race detector the worker built without it; otherwise the test binary's own
+// dicom-worker (its TestMain runs dicom.WorkerMain), as `medbox serve` runs its own.
 func Command(t testing.TB) []string {
 	t.Helper()
-	if !raceDetector {
-		return nil
-	}
-	once.Do(func() { cmd, err = build() })
+	once.Do(func() {
+		if raceDetector {
+			cmd, err = build()
+		} else {
+			cmd, err = dicom.WorkerCommand("dicom-worker")
+		}
+	})
 	if err != nil {
 		t.Fatalf("build the DICOM worker: %v", err)
 	}
